@@ -1,0 +1,62 @@
+# One entry point for people and CI. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+# The virtualenv lives outside the checkout and is reused while requirements/ is unchanged.
+VENV ?= $(HOME)/.cache/cgpo/venv
+PY := $(VENV)/bin/python
+REQ_HASH := $(shell cat requirements/*.txt | sha256sum | cut -c1-16)
+STAMP := $(VENV)/.cgpo-deps-$(REQ_HASH)
+export PYTHONPATH := $(CURDIR)/python
+export CGPO_CACHE ?= $(HOME)/.cache/cgpo
+# Math-Verify and torch are happier with a stable thread count on a 2-core box.
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: help venv build install test test-rust test-py test-slow lint fmt bench demo clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements/dev.txt requirements/nodeps.txt
+	@test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements/dev.txt
+	$(PY) -m pip install -q --no-deps -r requirements/nodeps.txt
+	@rm -f $(VENV)/.cgpo-deps-* && touch $@
+
+venv: $(STAMP)  ## create/refresh the cached virtualenv (reused while requirements/ is unchanged)
+
+build: venv  ## build the Rust extension in place (python/cgpo/_core*.so), release mode
+	$(VENV)/bin/maturin develop --release --skip-install -q
+
+install: build  ## install cgpo (and its `cgpo` command) into the virtualenv
+	$(VENV)/bin/maturin develop --release -q
+
+test-rust:  ## Rust unit tests of the pure core (no Python needed)
+	cargo test --workspace -q
+
+test-py: build  ## pytest, without the slow tests
+	$(PY) -m pytest -q -m "not slow and not gpu" tests
+
+test: test-rust test-py  ## everything CI runs: Rust tests + pytest (not slow)
+
+test-slow: build  ## the slow tests (real models, full datasets)
+	$(PY) -m pytest -q -m "slow" tests
+
+lint: venv  ## cargo fmt/clippy, ruff, mypy, stubtest
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets -- -D warnings
+	cargo clippy --workspace --all-targets --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests benches
+	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/mypy
+	$(PY) -m mypy.stubtest cgpo._core --allowlist .ci/stubtest-allowlist.txt
+
+fmt:  ## format Rust and Python
+	cargo fmt --all
+	$(VENV)/bin/ruff format python tests benches
+	$(VENV)/bin/ruff check --fix python tests benches
+
+clean:  ## remove build outputs (keeps the virtualenv)
+	cargo clean
+	rm -f python/cgpo/_core*.so

@@ -1,0 +1,15 @@
+"""cgpo: Constrained Generative Policy Optimization with a Rust core.
+
+See ``cgpo.judges`` for the rule-based judges and the judge API.
+"""
+
+from cgpo._core import __version__
+from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+
+__all__ = [
+    "CgpoError",
+    "ConfigError",
+    "InvalidInputError",
+    "JudgeInternalError",
+    "__version__",
+]

@@ -1,0 +1,6 @@
+"""Type stubs for the private Rust extension ``cgpo._core`` (checked with ``mypy.stubtest``)."""
+
+__version__: str
+
+def set_parallelism(enabled: bool) -> None: ...
+def get_parallelism() -> bool: ...
