@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements/*.txt | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.cgpo-deps-$(REQ_HASH)
 export PYTHONPATH := $(CURDIR)/python
+export VIRTUAL_ENV := $(VENV)
 export CGPO_CACHE ?= $(HOME)/.cache/cgpo
 # Math-Verify and torch are happier with a stable thread count on a 2-core box.
 export TOKENIZERS_PARALLELISM := false
