@@ -123,6 +123,28 @@ class HFGenerator:
         return Rollout(ids, mask, completion, cmask, texts, groups)
 
 
+def rollout_from_texts(
+    tokenizer: Any,
+    prompts: Sequence[str],
+    completions: Sequence[str],
+    group_ids: Sequence[int],
+    device: torch.device | str = "cpu",
+) -> Rollout:
+    """A :class:`Rollout` of given responses (each ended with EOS), e.g. baseline responses."""
+    prompt_ids, prompt_mask = encode_prompts(tokenizer, prompts, torch.device(device))
+    eos = tokenizer.eos_token_id
+    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    seqs = [tokenizer(c, add_special_tokens=False)["input_ids"] + [eos] for c in completions]
+    t = max(len(s) for s in seqs)
+    ids = torch.full((len(seqs), t), pad, dtype=torch.long)  # (N, T)
+    mask = torch.zeros((len(seqs), t), dtype=torch.long)
+    for j, s in enumerate(seqs):
+        ids[j, : len(s)] = torch.tensor(s)
+        mask[j, : len(s)] = 1
+    return Rollout(prompt_ids, prompt_mask, ids.to(device), mask.to(device), list(completions),
+                   torch.as_tensor(list(group_ids), dtype=torch.long, device=device))
+
+
 def sequence_logprobs(
     model: Any,
     prompt_ids: torch.Tensor,

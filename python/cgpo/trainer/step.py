@@ -81,8 +81,6 @@ def task_loss(
     ``baseline_rollout(groups)`` tokenises the baselines of those prompts, for CRRAFT's fallback.
     Rows whose verdict is ERROR (``on_error="skip"``) are left out before selection.
     """
-    from cgpo import selection
-
     keep = np.flatnonzero(scored.verdicts >= 0)
     stats: dict[str, float] = {"rows_used": 0.0}
     if len(keep) == 0:
@@ -109,6 +107,8 @@ def task_loss(
         stats["kl"] = float(log_ratio.mean())
         stats["rows_used"] = float(len(keep))
         return loss, stats
+
+    from cgpo import selection
 
     if task.optimizer == "crraft":
         from cgpo.losses import crraft_loss

@@ -24,7 +24,7 @@ from cgpo.judges.base import Sample, Verdict
 from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task
 from cgpo.trainer.data import PromptRecord, PromptSampler, build_prompts, load_rows, stable_seed
-from cgpo.trainer.generation import Generator, HFGenerator, Rollout, encode_prompts
+from cgpo.trainer.generation import Generator, HFGenerator, Rollout, rollout_from_texts
 from cgpo.trainer.judging import build_judges, build_mixture, check_task_judges
 from cgpo.trainer.metrics import MetricsLogger
 from cgpo.trainer.rewards import HFRewardModel, RewardModel, as_reward_model
@@ -211,21 +211,13 @@ class CGPOTrainer:
 
     def _baseline_rollout(self, run: _TaskRun, idx: Sequence[int]) -> Callable[[list[int]], Rollout]:
         def build(groups: list[int]) -> Rollout:
-            prompt_ids, prompt_mask = encode_prompts(
-                self.tokenizer, [self._prompt_text(run, idx[g]) for g in groups], self.device
+            return rollout_from_texts(
+                self.tokenizer,
+                [self._prompt_text(run, idx[g]) for g in groups],
+                [run.baselines[idx[g]] for g in groups],
+                groups,
+                self.device,
             )
-            eos = self.tokenizer.eos_token_id
-            seqs = [self.tokenizer(run.baselines[idx[g]], add_special_tokens=False)["input_ids"]
-                    + [eos] for g in groups]
-            t = max(len(s) for s in seqs)
-            ids = torch.full((len(seqs), t), eos, dtype=torch.long)
-            mask = torch.zeros((len(seqs), t), dtype=torch.long)
-            for j, s in enumerate(seqs):
-                ids[j, : len(s)] = torch.tensor(s)
-                mask[j, : len(s)] = 1
-            return Rollout(prompt_ids, prompt_mask, ids.to(self.device), mask.to(self.device),
-                           [run.baselines[idx[g]] for g in groups],
-                           torch.tensor(groups, device=self.device))
 
         return build
 
