@@ -5,11 +5,24 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+from cgpo.trainer.config import CGPOConfig, Task
 
 __all__ = [
+    "CGPOConfig",
+    "CGPOTrainer",
     "CgpoError",
     "ConfigError",
     "InvalidInputError",
     "JudgeInternalError",
+    "Task",
     "__version__",
 ]
+
+
+def __getattr__(name: str) -> object:
+    # the trainer needs torch: imported on first use so `import cgpo` stays light
+    if name == "CGPOTrainer":
+        from cgpo.trainer.trainer import CGPOTrainer
+
+        return CGPOTrainer
+    raise AttributeError(f"module 'cgpo' has no attribute {name!r}")

@@ -14,7 +14,11 @@ from collections.abc import Sequence
 from cgpo.errors import CgpoError
 
 # name -> (module, help). The module defines `add_arguments(parser)` and `run(args) -> int`.
-COMMANDS: dict[str, tuple[str, str]] = {}
+COMMANDS: dict[str, tuple[str, str]] = {
+    "train": ("cgpo.commands.train", "post-train a model with CGPO (default: the built-in run)"),
+    "train-rm": ("cgpo.commands.train_rm", "train a Bradley-Terry reward model"),
+    "plot": ("cgpo.commands.plot", "plot a run's reward and judge pass-rate curves"),
+}
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -192,11 +192,7 @@ class CGPOTrainer:
             settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
                                         temperature=0.0)
             prompts = [self._prompt_text(run, i) for i in to_generate]
-            if self._ref_generator is not None:
-                texts = self._ref_generator.generate(prompts, 1, settings).texts
-            else:
-                with self.policy.disable_adapter():
-                    texts = self.generator.generate(prompts, 1, settings).texts
+            texts = self._generate_reference(prompts, settings)
             run.baselines.update(zip(to_generate, texts, strict=True))
         recs = [run.records[i] for i in missing]
         scores = run.reward_model.score([list(r.messages) for r in recs],
@@ -327,21 +323,28 @@ class CGPOTrainer:
 
     # -- evaluation ------------------------------------------------------------------------------
 
+    def _generate_reference(self, prompts: list[str], settings: GenerationConfig) -> list[str]:
+        if self._ref_generator is not None:
+            return self._ref_generator.generate(prompts, 1, settings).texts
+        with self.policy.disable_adapter():
+            return self.generator.generate(prompts, 1, settings).texts
+
     @torch.no_grad()
-    def evaluate(self, num_prompts: int) -> dict[str, dict[str, float]]:
-        """Judge pass rates of the policy's greedy responses on each task's first prompts."""
+    def evaluate(self, num_prompts: int, *, reference: bool = False) -> dict[str, dict[str, float]]:
+        """Judge pass rates of greedy responses on each task's first ``num_prompts`` prompts, of
+        the policy (or of the reference policy, i.e. the model before training)."""
         out: dict[str, dict[str, float]] = {}
         for run in self.runs:
             idx = list(range(min(num_prompts, len(run.records))))
             settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
                                         temperature=0.0)
-            texts = self.generator.generate([self._prompt_text(run, i) for i in idx], 1,
-                                            settings).texts
+            prompts = [self._prompt_text(run, i) for i in idx]
+            texts = (self._generate_reference(prompts, settings) if reference
+                     else self.generator.generate(prompts, 1, settings).texts)
             samples = [Sample(run.records[i].prompt, t, run.records[i].metadata)
                        for i, t in zip(idx, texts, strict=True)]
             verdicts = run.mixture.judge(samples)
-            res = {"pass_rate": sum(v == Verdict.SATISFIED for v in verdicts) / len(verdicts),
-                   "prompts": float(len(idx))}
+            res = {"pass_rate": sum(v == Verdict.SATISFIED for v in verdicts) / len(verdicts)}
             for name, m in zip(run.member_names, run.members, strict=True):
                 vs = m.judge(samples)
                 res[f"{name}/pass_rate"] = sum(v == Verdict.SATISFIED for v in vs) / len(vs)
