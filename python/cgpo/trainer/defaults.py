@@ -125,15 +125,22 @@ _INSTRUCTIONS: list[tuple[str, dict[str, Any], str]] = [
 ]
 
 
+def _instruction_items() -> list[tuple[str, str, dict[str, Any], str]]:
+    """(topic, instruction id, kwargs, instruction text): every topic with every instruction,
+    interleaved so that any prefix mixes instructions and topics."""
+    return [
+        (_TOPICS[(j + k) % len(_TOPICS)], iid, kwargs, text)
+        for j in range(len(_TOPICS))
+        for k, (iid, kwargs, text) in enumerate(_INSTRUCTIONS)
+    ]
+
+
 def instruction_rows() -> list[dict[str, Any]]:
-    """Every topic with every instruction, interleaved so any prefix mixes instructions."""
-    rows = []
-    for j in range(len(_TOPICS)):
-        for k, (iid, kwargs, text) in enumerate(_INSTRUCTIONS):
-            topic = _TOPICS[(j + k) % len(_TOPICS)]
-            rows.append({"prompt": f"{topic} {text}", "instruction_id_list": [iid],
-                         "kwargs": [dict(kwargs)]})
-    return rows
+    """IFEval-style prompts: a writing topic followed by one instruction."""
+    return [
+        {"prompt": f"{topic} {text}", "instruction_id_list": [iid], "kwargs": [dict(kwargs)]}
+        for topic, iid, kwargs, text in _instruction_items()
+    ]
 
 
 def _humaneval_problems() -> list[dict[str, Any]]:
@@ -220,10 +227,9 @@ def default_config(**overrides: Any) -> CGPOConfig:
 
 
 def _reference_text(topic: str) -> str:
-    subject = topic.rstrip(".").split(" ", 1)[1] if " " in topic else topic
-    return (f"Here is my answer. To {subject.lower()} well you need a little patience and care. "
-            "Small habits add up over time and the result is worth the effort. Many people find "
-            "it calm and rewarding once they try it.")
+    return (f"Here is my answer to the request: {topic.rstrip('.').lower()}. It takes a little "
+            "patience and care, and small habits add up over time. The result is worth the "
+            "effort, and many people find it calm and rewarding once they try it.")
 
 
 def _follow(iid: str, kwargs: dict[str, Any], text: str) -> tuple[str, str]:
@@ -272,10 +278,10 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
                else f"{steps} The answer is probably {ans + 1}.")
         pairs.append({"messages": row["messages"], "chosen": f"{steps} The answer is "
                       f"\\boxed{{{ans}}}.", "rejected": bad, "kind": "math", "answer": str(ans)})
-    for row in instruction_rows():
-        iid, kwargs = row["instruction_id_list"][0], row["kwargs"][0]
-        good, bad = _follow(iid, kwargs, _reference_text(row["prompt"]))
-        pairs.append({"messages": [{"role": "user", "content": row["prompt"]}], "chosen": good,
+    for topic, iid, kwargs, text in _instruction_items():
+        good, bad = _follow(iid, kwargs, _reference_text(topic))
+        pairs.append({"messages": [{"role": "user", "content": f"{topic} {text}"}],
+                      "chosen": good,
                       "rejected": bad, "kind": "instruction",
                       "instruction_id_list": [iid], "kwargs": [kwargs]})
     for row in humaneval_rows(held_out=True):
