@@ -1,59 +1,15 @@
-"""Tiny offline models for the trainer tests: a byte-level tokenizer with a chat template and a
-2-layer random-init Llama, built here in milliseconds (nothing is downloaded)."""
+"""Fixtures of the trainer tests (the tiny models live in tiny_models.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
-torch = pytest.importorskip("torch")
-transformers = pytest.importorskip("transformers")
+pytest.importorskip("torch")
+pytest.importorskip("transformers")
 
-from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
-
-CHAT_TEMPLATE = (
-    "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
-
-
-def make_tokenizer() -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-
-    # byte-level BPE without merges: one token per byte, so any text encodes
-    alphabet = sorted(pre_tokenizers.ByteLevel.alphabet())
-    vocab = {c: i for i, c in enumerate(alphabet)}
-    tok = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.add_special_tokens(["<pad>", "<|im_start|>", "<|im_end|>"])
-    return transformers.PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token="<|im_end|>",
-        pad_token="<pad>",
-        bos_token="<|im_start|>",
-        chat_template=CHAT_TEMPLATE,
-    )
-
-
-def make_model(tokenizer: Any, seed: int = 0) -> Any:
-    torch.manual_seed(seed)
-    config = transformers.LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=256,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        tie_word_embeddings=True,
-    )
-    return transformers.LlamaForCausalLM(config).eval()
+from tiny_models import make_model, make_tokenizer  # noqa: E402
 
 
 @pytest.fixture
@@ -64,39 +20,3 @@ def tiny_tokenizer() -> Any:
 @pytest.fixture
 def tiny_model(tiny_tokenizer: Any) -> Any:
     return make_model(tiny_tokenizer)
-
-
-class ContainsJudge(BaseJudge):
-    """Satisfied when the completion contains ``metadata['needle']`` (a judge written by a user)."""
-
-    name = "contains"
-
-    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
-        return [
-            JudgeResult(Verdict.SATISFIED, "found")
-            if s.metadata["needle"] in s.completion
-            else JudgeResult(Verdict.VIOLATED, "missing")
-            for s in samples
-        ]
-
-
-class ShortJudge(BaseJudge):
-    """Satisfied when the completion has at most ``limit`` characters."""
-
-    name = "short"
-
-    def __init__(self, limit: int = 12) -> None:
-        super().__init__()
-        self.limit = limit
-
-    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
-        return [
-            JudgeResult(Verdict.SATISFIED if len(s.completion) <= self.limit else Verdict.VIOLATED,
-                        "length")
-            for s in samples
-        ]
-
-
-def count_reward(prompts: Sequence[Any], responses: Sequence[str]) -> list[float]:
-    """A reward that prefers responses with many 'a' characters."""
-    return [float(r.count("a")) - 0.1 * len(r) for r in responses]

@@ -100,7 +100,7 @@ def test_codpo_moves_chosen_above_rejected(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="codpo", beta=0.5, lam=0.0)
     # chosen: highest reward among satisfied = row 0; rejected: lowest among violated = row 3
     before, after = _one_step(task, tiny_model, tiny_tokenizer, verdicts=[1, 1, 0, 0],
-                              rewards=[2.0, 1.0, 5.0, -1.0], lr=0.5)
+                              rewards=[2.0, 1.0, 5.0, -1.0], lr=0.05)
     assert (after[0] - after[3]) > (before[0] - before[3])
 
 

@@ -50,11 +50,11 @@ def check_task_judges(task: Task) -> list[str]:
 
 def build_judges(task: Task) -> list[Any]:
     """The task's member judges (configs are created through the registry)."""
-    from cgpo.judges import registry
-
     out = []
     for i, spec in enumerate(task.judges):
         if isinstance(spec, Mapping):
+            from cgpo.judges import registry
+
             try:
                 out.append(registry.create(dict(spec)))
             except CgpoError as e:

@@ -387,10 +387,12 @@ class CGPOTrainer:
 
     # -- the loop --------------------------------------------------------------------------------
 
-    def train(self, *, resume: bool = False) -> list[dict[str, Any]]:
-        """Runs until ``config.max_steps``; with ``resume``, continues from the newest checkpoint in
+    def train(self, *, resume: bool = False, until: int | None = None) -> list[dict[str, Any]]:
+        """Runs until ``config.max_steps`` (or stops early after step ``until``, leaving the
+        schedule as it is); with ``resume``, continues from the newest checkpoint in
         ``config.output_dir``. Checkpoints every ``save_steps``, at the end, and on Ctrl-C."""
         c = self.config
+        stop = c.max_steps if until is None else min(until, c.max_steps)
         resume_step = None
         if resume:
             found = ckpt.list_checkpoints(c.output_dir)
@@ -408,7 +410,7 @@ class CGPOTrainer:
 
             bar = tqdm(total=c.max_steps, initial=self.step_count, desc="cgpo", unit="step")
         try:
-            while self.step_count < c.max_steps:
+            while self.step_count < stop:
                 samplers = [r.sampler.state_dict() for r in self.runs]
                 try:
                     records = self.step()
