@@ -79,7 +79,7 @@ def _table(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cgpo.trainer.trainer import prepare_tasks
+    from cgpo.trainer.data import prepare_tasks
 
     start = time.perf_counter()
     config = load_config(args)

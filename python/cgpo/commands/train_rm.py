@@ -18,7 +18,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from cgpo.errors import ConfigError
     from cgpo.trainer.config import _build, load_yaml
-    from cgpo.trainer.rewards import RewardTrainingConfig, load_pairs
+    from cgpo.trainer.preferences import RewardTrainingConfig, load_pairs
 
     if args.config is None:
         from cgpo.trainer.defaults import build_default_reward_model

@@ -153,6 +153,18 @@ def _messages(value: Any, task: Task, i: int) -> tuple[Mapping[str, str], ...]:
     return tuple(msgs)
 
 
+def prepare_tasks(tasks: Sequence[Task]) -> list[tuple[Task, list[PromptRecord]]]:
+    """Loads every task's prompts and checks its judges and metadata columns (no model, no
+    torch: the command line calls this first)."""
+    from cgpo.trainer.judging import check_task_judges
+
+    out = []
+    for t in tasks:
+        needed = check_task_judges(t)
+        out.append((t, build_prompts(t, load_rows(t), needed)))
+    return out
+
+
 def stable_seed(*parts: object) -> int:
     """A seed from values, stable across processes (Python's ``hash`` of a str is not)."""
     return zlib.crc32("\x1f".join(map(str, parts)).encode())

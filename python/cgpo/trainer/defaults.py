@@ -333,11 +333,8 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
     import torch
 
     from cgpo.models import load_smollm2
-    from cgpo.trainer.rewards import (
-        PreferencePair,
-        reward_model_from_causal_lm,
-        train_reward_model,
-    )
+    from cgpo.trainer.preferences import PreferencePair
+    from cgpo.trainer.rewards import reward_model_from_causal_lm, train_reward_model
 
     path = default_reward_model_path()
     pairs_raw = default_preference_pairs()

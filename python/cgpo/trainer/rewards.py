@@ -8,13 +8,13 @@ import json
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 import torch
 
 from cgpo.errors import ConfigError, InvalidInputError
+from cgpo.trainer.preferences import PreferencePair
 
 Messages = Sequence[Mapping[str, str]]
 
@@ -120,72 +120,6 @@ class HFRewardModel:
         return out
 
 
-@dataclass
-class PreferencePair:
-    """A Bradley-Terry training example: the chosen response is preferred to the rejected one."""
-
-    prompt: list[dict[str, str]]
-    chosen: str
-    rejected: str
-
-
-@dataclass
-class RewardTrainingConfig:
-    """``cgpo train-rm``: Bradley-Terry training of a scalar-head reward model."""
-
-    data: str = field(metadata={"help": "JSONL with prompt (text or messages), chosen, rejected."})
-    output_dir: str = field(metadata={"help": "Where the Hugging Face checkpoint is written."})
-    base_model: str = field(
-        default="smollm2", metadata={"help": "'smollm2' or a Hugging Face checkpoint path."}
-    )
-    num_layers: int = field(
-        default=0,
-        metadata={"help": "Keep only the first N transformer layers of the base (0 keeps all)."},
-    )
-    epochs: int = field(default=2, metadata={"help": "Passes over the pairs."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "AdamW learning rate."})
-    batch_size: int = field(default=8, metadata={"help": "Pairs per optimizer step."})
-    max_length: int = field(default=512, metadata={"help": "Truncate conversations to N tokens."})
-    seed: int = field(default=0, metadata={"help": "Shuffling and head initialisation seed."})
-
-    def __post_init__(self) -> None:
-        from cgpo.trainer.config import _number, _string
-
-        _string("data", self.data)
-        _string("output_dir", self.output_dir)
-        _string("base_model", self.base_model)
-        _number("num_layers", self.num_layers, integer=True, minimum=0)
-        _number("epochs", self.epochs, integer=True, minimum=1)
-        _number("learning_rate", self.learning_rate, minimum=0.0, strict=True)
-        _number("batch_size", self.batch_size, integer=True, minimum=1)
-        _number("max_length", self.max_length, integer=True, minimum=8)
-        _number("seed", self.seed, integer=True, minimum=0)
-
-
-def load_pairs(path: str | Path) -> list[PreferencePair]:
-    """Reads a JSONL file of {prompt | messages, chosen, rejected} rows."""
-    pairs = []
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"data: file {str(p)!r} does not exist")
-    for n, line in enumerate(p.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        row = json.loads(line)
-        for key in ("chosen", "rejected"):
-            if not isinstance(row.get(key), str):
-                raise ConfigError(f"data: {p}:{n} needs a string column {key!r}")
-        prompt = row.get("messages", row.get("prompt"))
-        if isinstance(prompt, str):
-            prompt = [{"role": "user", "content": prompt}]
-        if not isinstance(prompt, list):
-            raise ConfigError(f"data: {p}:{n} needs a 'prompt' string or 'messages' list")
-        pairs.append(PreferencePair(prompt, row["chosen"], row["rejected"]))
-    if not pairs:
-        raise ConfigError(f"data: {p} has no pairs")
-    return pairs
-
-
 def reward_model_from_causal_lm(causal_lm: Any, num_layers: int = 0, seed: int = 0) -> Any:
     """A one-label ``AutoModelForSequenceClassification`` sharing the causal LM's backbone weights,
     optionally truncated to its first ``num_layers`` layers (a cheap reward model)."""
@@ -252,7 +186,7 @@ def train_reward_model(
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             correct += int((chosen > rejected).sum())
         stats = {"epoch": epoch + 1, "loss": sum(losses) / len(losses),
                  "accuracy": correct / len(pairs)}

@@ -23,9 +23,9 @@ from cgpo.errors import ConfigError
 from cgpo.judges.base import Sample, Verdict
 from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task
-from cgpo.trainer.data import PromptRecord, PromptSampler, build_prompts, load_rows, stable_seed
+from cgpo.trainer.data import PromptRecord, PromptSampler, prepare_tasks, stable_seed
 from cgpo.trainer.generation import Generator, HFGenerator, Rollout, rollout_from_texts
-from cgpo.trainer.judging import build_judges, build_mixture, check_task_judges
+from cgpo.trainer.judging import build_judges, build_mixture
 from cgpo.trainer.metrics import MetricsLogger
 from cgpo.trainer.rewards import HFRewardModel, RewardModel, as_reward_model
 from cgpo.trainer.step import Reference, ScoredRollout, task_loss
@@ -46,15 +46,6 @@ class _TaskRun:
     baselines: dict[int, str] = field(default_factory=dict)
     baseline_rewards: dict[int, float] = field(default_factory=dict)
     baseline_ok: dict[int, bool] = field(default_factory=dict)
-
-
-def prepare_tasks(tasks: Sequence[Task]) -> list[tuple[Task, list[PromptRecord]]]:
-    """Loads every task's prompts and checks its judges and metadata columns (no model needed)."""
-    out = []
-    for t in tasks:
-        needed = check_task_judges(t)
-        out.append((t, build_prompts(t, load_rows(t), needed)))
-    return out
 
 
 def lr_lambda(config: CGPOConfig) -> Callable[[int], float]:
