@@ -53,7 +53,7 @@ def _build_smollm2_checkpoint(target: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     gguf = smollm2_gguf_path()
-    model = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
+    model: Any = AutoModelForCausalLM.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     tokenizer = AutoTokenizer.from_pretrained(str(gguf.parent), gguf_file=gguf.name)
     # The weights are already dequantized floats; dropping the GGUF quantizer lets
     # save_pretrained write an ordinary checkpoint that loads without the gguf package.
@@ -95,7 +95,7 @@ def load_smollm2(dtype: torch.dtype | None = None, device: str | None = None) ->
     target = cache_dir() / "models" / f"SmolLM2-135M-Instruct-{_CACHE_VERSION}"
     if not (target / "config.json").is_file():
         _build_smollm2_checkpoint(target)
-    model = AutoModelForCausalLM.from_pretrained(target, dtype=dtype or torch.float32)
+    model: Any = AutoModelForCausalLM.from_pretrained(target, dtype=dtype or torch.float32)
     tokenizer = AutoTokenizer.from_pretrained(target)
     tokenizer.padding_side = "left"
     if tokenizer.pad_token is None:
