@@ -868,7 +868,7 @@ pub fn approx_log2(n: &Node) -> Option<(f64, f64)> {
         Node::Pow(a, b) => {
             let (x, e) = approx_log2(a)?;
             let v = value(b)?;
-            let l = v * x;
+            let l = if x == 0.0 { 0.0 } else { v * x };
             (l, (v * e).abs() + l.abs() * 1e-9 + 1e-9)
         }
         Node::Fact(a) => {
