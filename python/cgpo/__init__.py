@@ -6,6 +6,7 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
 from cgpo.trainer.config import CGPOConfig, Task
+from cgpo.judges.math import MathJudge
 
 __all__ = [
     "CGPOConfig",
@@ -15,6 +16,7 @@ __all__ = [
     "InvalidInputError",
     "JudgeInternalError",
     "Task",
+    "MathJudge",
     "__version__",
 ]
 

@@ -18,6 +18,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cgpo.commands.train", "post-train a model with CGPO (default: the built-in run)"),
     "train-rm": ("cgpo.commands.train_rm", "train a Bradley-Terry reward model"),
     "plot": ("cgpo.commands.plot", "plot a run's reward and judge pass-rate curves"),
+    "judge": ("cgpo.commands.judge", "judge a JSONL file of samples with a named judge"),
+    "bench": ("cgpo.commands.bench", "benchmark the math judge against Math-Verify on real responses"),
 }
 
 
