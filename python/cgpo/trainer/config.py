@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cgpo.errors import ConfigError
+from cgpo.trainer.baselines_config import BASELINE_OPTIMIZERS, PPOConfig, check_baseline_settings
 
 OPTIMIZERS = ("crpg", "crraft", "codpo")
 TORCH_OPTIMIZERS = ("adamw", "adam", "sgd")
@@ -100,7 +101,9 @@ class Task:
         metadata={"help": "'default' (built-in BT model), an HF checkpoint path, or a callable."},
     )
     optimizer: str = field(
-        default="crpg", metadata={"help": f"Constrained optimizer: one of {', '.join(OPTIMIZERS)}."}
+        default="crpg",
+        metadata={"help": f"Constrained optimizer: one of {', '.join(OPTIMIZERS)}; or a baseline: "
+                  f"{', '.join(BASELINE_OPTIMIZERS)}."},
     )
     kl_max: float = field(
         default=10.0, metadata={"help": "KL bound on the sequence log-ratio log pi - log pi_ref."}
@@ -138,6 +141,20 @@ class Task:
     max_prompts: int | None = field(
         default=None, metadata={"help": "Use only the first N prompts of the data."}
     )
+    use_judges: bool = field(
+        default=True,
+        metadata={"help": "false: the update treats every response as satisfied (CGPO without "
+                  "judges); pass rates are still measured and logged."},
+    )
+    ppo: PPOConfig = field(
+        default_factory=PPOConfig, metadata={"help": "PPO's settings (optimizer: ppo)."}
+    )
+    chosen_column: str = field(
+        default="chosen", metadata={"help": "DPO: column with the preferred response."}
+    )
+    rejected_column: str = field(
+        default="rejected", metadata={"help": "DPO: column with the dispreferred response."}
+    )
 
     def __post_init__(self) -> None:
         where = f"task {self.name!r}" if isinstance(self.name, str) else "task"
@@ -146,7 +163,8 @@ class Task:
             self.generation = _build(GenerationConfig, self.generation, f"{where}.generation")
         if not isinstance(self.generation, GenerationConfig):
             raise ConfigError(f"{where}.generation: expected a mapping of generation settings")
-        _choice(f"{where}.optimizer", self.optimizer, OPTIMIZERS)
+        _choice(f"{where}.optimizer", self.optimizer, OPTIMIZERS + BASELINE_OPTIMIZERS)
+        check_baseline_settings(self, where)
         _choice(f"{where}.on_error", self.on_error, ON_ERROR)
         _number(f"{where}.kl_max", self.kl_max, minimum=0.0, strict=True)
         _number(f"{where}.samples_per_prompt", self.samples_per_prompt, integer=True, minimum=1)

@@ -156,11 +156,12 @@ def _messages(value: Any, task: Task, i: int) -> tuple[Mapping[str, str], ...]:
 def prepare_tasks(tasks: Sequence[Task]) -> list[tuple[Task, list[PromptRecord]]]:
     """Loads every task's prompts and checks its judges and metadata columns (no model, no
     torch: the command line calls this first)."""
+    from cgpo.trainer.baselines_config import required_columns
     from cgpo.trainer.judging import check_task_judges
 
     out = []
     for t in tasks:
-        needed = check_task_judges(t)
+        needed = check_task_judges(t) + required_columns(t)
         out.append((t, build_prompts(t, load_rows(t), needed)))
     return out
 

@@ -113,6 +113,11 @@ class CGPOTrainer:
             ref = reference if reference is not None else copy.deepcopy(policy)
             ref.eval().requires_grad_(False)
             self.reference = Reference(ref)
+        if any(t.optimizer == "ppo" for t in tasks):
+            # after the reference copy (the reference needs no value head), before the optimizer
+            from cgpo.trainer.ppo import attach_value_head
+
+            attach_value_head(policy)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
             HFGenerator(self.reference.model, tokenizer) if self.reference.model is not None else None
@@ -244,12 +249,28 @@ class CGPOTrainer:
         ), dtype=np.float64)
         t_rm = time.perf_counter() - t0
         base = np.array([run.baseline_rewards[idx[j // k]] for j in range(len(samples))])
-        scored = ScoredRollout(rollout, verdicts, rewards, base,
-                               np.array([run.baseline_ok[i] for i in idx]))
+        # use_judges: false (CGPO without judges): the update sees every response and baseline
+        # as satisfied; the pass rates logged below still come from the real verdicts.
+        scored = ScoredRollout(
+            rollout, verdicts if task.use_judges else np.ones_like(verdicts), rewards, base,
+            np.array([run.baseline_ok[i] or not task.use_judges for i in idx]),
+        )
 
         t0 = time.perf_counter()
-        loss, stats = task_loss(task, self.policy, self.reference, scored,
-                                self._baseline_rollout(run, idx))
+        if task.optimizer == "ppo":
+            from cgpo.trainer.ppo import ppo_task_loss
+
+            loss, stats = ppo_task_loss(task, self.policy, self.reference, scored)
+        elif task.optimizer == "dpo":
+            from cgpo.trainer.dpo import dpo_task_loss, preference_rollout
+
+            pairs = preference_rollout(self.tokenizer, task,
+                                       [self._prompt_text(run, i) for i in idx], records,
+                                       self.device)
+            loss, stats = dpo_task_loss(task, self.policy, self.reference, pairs)
+        else:
+            loss, stats = task_loss(task, self.policy, self.reference, scored,
+                                    self._baseline_rollout(run, idx))
         if loss is not None and task.weight > 0:
             (task.weight * loss).backward()
         t_update = time.perf_counter() - t0

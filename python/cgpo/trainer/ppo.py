@@ -1,0 +1,133 @@
+"""The PPO baseline (``optimizer: ppo``): one reward model, a value head, GAE, the clipped
+surrogate, and a KL penalty to the reference policy in the per-token reward (METHOD.md,
+"Baselines").
+
+Judges play no part in the update (the trainer still runs and logs them). The value head is a
+linear layer on the policy's last hidden state, attached to the policy as a submodule so the
+trainer's optimizer, gradient clipping and checkpoints include it with no extra plumbing. It reads
+the hidden states detached: the value loss trains the head only and never moves the policy, which
+keeps a small policy from being pulled around by a value function that starts untrained.
+
+The trainer takes one optimizer step per rollout, so the probability ratio is 1 when the loss is
+computed and the clip never binds; the clipped form is kept so the same loss is right if the
+rollout is reused (several PPO epochs) by a caller driving the steps itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from cgpo.losses import gae, ppo_loss
+from cgpo.trainer.config import Task
+from cgpo.trainer.generation import Rollout
+from cgpo.trainer.step import Reference, ScoredRollout
+
+VALUE_HEAD = "cgpo_value_head"
+
+
+def attach_value_head(policy: Any) -> torch.nn.Linear:
+    """Adds a zero-initialised value head ``policy.cgpo_value_head`` (hidden -> 1) if missing.
+
+    Zero init: every value starts at 0, so the first advantages are the returns themselves.
+    """
+    head = getattr(policy, VALUE_HEAD, None)
+    if isinstance(head, torch.nn.Linear):
+        return head
+    ref = next(policy.parameters())
+    head = torch.nn.Linear(
+        int(policy.config.hidden_size), 1, device=ref.device, dtype=torch.float32
+    )
+    torch.nn.init.zeros_(head.weight)
+    torch.nn.init.zeros_(head.bias)
+    policy.add_module(VALUE_HEAD, head)
+    return head
+
+
+def logprobs_and_values(policy: Any, r: Rollout) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-token log pi(a_t | s, a_<t) and V(s, a_<t) of the completion tokens, from one forward
+    pass: both (N, T), 0 where the completion mask is 0."""
+    head = getattr(policy, VALUE_HEAD)
+    ids = torch.cat([r.prompt_ids, r.completion_ids], dim=1)  # (N, P+T)
+    mask = torch.cat([r.prompt_mask, r.completion_mask], dim=1)
+    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
+    t = r.completion_ids.shape[1]
+    out = policy(
+        input_ids=ids,
+        attention_mask=mask,
+        position_ids=positions,
+        logits_to_keep=t + 1,
+        output_hidden_states=True,
+    )
+    logits = out.logits[:, :-1].float()  # (N, T, V): position j predicts completion token j
+    chosen = torch.gather(logits, 2, r.completion_ids.unsqueeze(-1)).squeeze(-1)  # (N, T)
+    cmask = r.completion_mask.to(chosen.dtype)
+    logp = (chosen - torch.logsumexp(logits, dim=-1)) * cmask
+    hidden = out.hidden_states[-1][:, -(t + 1) : -1]  # (N, T, H): the states that predict a_t
+    values = head(hidden.detach().float()).squeeze(-1) * cmask  # (N, T)
+    return logp, values
+
+
+def token_rewards(
+    scores: torch.Tensor,
+    logprobs: torch.Tensor,
+    ref_logprobs: torch.Tensor,
+    mask: torch.Tensor,
+    kl_coef: float,
+) -> torch.Tensor:
+    """PPO's per-token reward (N, T): ``-kl_coef * (log pi_t - log pi_ref_t)`` on every response
+    token, plus the reward model's score ``scores`` (N,) on the response's last token."""
+    m = mask.to(logprobs.dtype)
+    rewards = -kl_coef * (logprobs - ref_logprobs) * m  # (N, T)
+    last = (m.sum(dim=1).long() - 1).clamp(min=0)  # (N,)
+    rows = torch.arange(len(last), device=rewards.device)
+    rewards[rows, last] += scores.to(rewards.dtype) * (m.sum(dim=1) > 0).to(rewards.dtype)
+    return rewards
+
+
+def _whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    m = mask.to(x.dtype)
+    n = m.sum().clamp(min=1.0)
+    mean = (x * m).sum() / n
+    var = (((x - mean) * m) ** 2).sum() / n
+    return (x - mean) * torch.rsqrt(var + 1e-8) * m
+
+
+def ppo_task_loss(
+    task: Task, policy: Any, reference: Reference, scored: ScoredRollout
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """PPO's loss on a task's rollout, scored by its reward model (raw scores r(s, a))."""
+    cfg = task.ppo
+    r = scored.rollout
+    logp, values = logprobs_and_values(policy, r)  # (N, T) each, with gradients
+    ref = reference.logprobs(r)
+    mask = r.completion_mask
+    scores = torch.as_tensor(scored.rewards, dtype=torch.float32, device=logp.device)
+    with torch.no_grad():
+        rewards = token_rewards(scores, logp.detach(), ref, mask, cfg.kl_coef)
+        advantages, returns = gae(
+            rewards, values.detach(), mask, gamma=cfg.gamma, lam=cfg.gae_lambda
+        )
+        if cfg.whiten_advantages:
+            advantages = _whiten(advantages, mask)
+    loss, s = ppo_loss(
+        logp,
+        logp.detach(),
+        advantages,
+        values,
+        values.detach(),
+        returns,
+        mask,
+        clip_eps=cfg.clip_eps,
+        value_clip=cfg.value_clip,
+        vf_coef=cfg.vf_coef,
+    )
+    log_ratio = ((logp.detach() - ref) * mask).sum(dim=1)  # (N,)
+    stats = {f"loss/{k}": float(v) for k, v in s.items()}
+    stats.update(
+        kl=float(log_ratio.mean()),
+        rows_used=float(len(log_ratio)),
+        value_mean=float((values.detach() * mask).sum() / mask.sum().clamp(min=1)),
+    )
+    return loss, stats

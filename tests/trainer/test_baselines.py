@@ -1,0 +1,231 @@
+"""The PPO and DPO baselines: one step moves log-probabilities the expected way, PPO's per-token
+reward is what METHOD.md says, and their settings are validated."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cgpo.errors import ConfigError, InvalidInputError  # noqa: E402
+from cgpo.trainer.config import CGPOConfig, Task  # noqa: E402
+from cgpo.trainer.data import build_prompts  # noqa: E402
+from cgpo.trainer.dpo import dpo_task_loss, preference_rollout  # noqa: E402
+from cgpo.trainer.generation import Rollout, rollout_from_texts, sequence_logprobs  # noqa: E402
+from cgpo.trainer.ppo import (  # noqa: E402
+    VALUE_HEAD,
+    attach_value_head,
+    logprobs_and_values,
+    ppo_task_loss,
+    token_rewards,
+)
+from cgpo.trainer.step import Reference, ScoredRollout  # noqa: E402
+
+COMPLETIONS = ["aaaa", "bbbbbb", "zzz", "qqqqq"]
+
+
+def _prompt(tok: Any, text: str = "say a") -> str:
+    return str(
+        tok.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
+    )
+
+
+def _rollout(tok: Any, completions: list[str] = COMPLETIONS) -> Rollout:
+    return rollout_from_texts(
+        tok, [_prompt(tok)] * len(completions), completions, [0] * len(completions)
+    )
+
+
+def _seq_logps(model: Any, r: Rollout) -> torch.Tensor:
+    with torch.no_grad():
+        return sequence_logprobs(
+            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
+        ).sum(1)
+
+
+# -- PPO -----------------------------------------------------------------------------------------
+
+
+def test_token_rewards_hand_worked():
+    logp = torch.tensor([[-1.0, -2.0, -3.0], [-0.5, -0.5, 0.0]])
+    ref = torch.tensor([[-1.5, -1.0, -3.0], [-1.0, -0.5, 0.0]])
+    mask = torch.tensor([[1, 1, 1], [1, 1, 0]])
+    r = token_rewards(torch.tensor([2.0, -1.0]), logp, ref, mask, kl_coef=0.1)
+    # row 0: -0.1 * (0.5, -1, 0) and the score 2 on the last token (index 2)
+    # row 1: -0.1 * (0.5, 0) and the score -1 on index 1; the pad position stays 0
+    expected = torch.tensor([[-0.05, 0.1, 2.0], [-0.05, -1.0, 0.0]])
+    assert torch.allclose(r, expected, atol=1e-6)
+
+
+def _ppo_step(
+    model: Any, tok: Any, scores: list[float], task: Task, lr: float = 0.05
+) -> tuple[torch.Tensor, torch.Tensor, Any, Rollout, dict[str, float]]:
+    r = _rollout(tok)
+    reference = Reference(copy.deepcopy(model).requires_grad_(False))
+    attach_value_head(model)
+    scored = ScoredRollout(
+        r,
+        np.zeros(len(scores), dtype=np.int64),  # judges ignored by PPO
+        np.array(scores, dtype=np.float64),
+        np.zeros(len(scores)),
+        np.array([False]),
+    )
+    before = _seq_logps(model, r)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss, stats = ppo_task_loss(task, model, reference, scored)
+    loss.backward()
+    opt.step()
+    return before, _seq_logps(model, r), reference, r, stats
+
+
+def test_ppo_pushes_positive_advantage_responses_up(tiny_model, tiny_tokenizer):
+    task = Task(
+        name="t",
+        data=[{"prompt": "x"}],
+        optimizer="ppo",
+        samples_per_prompt=4,
+        ppo={"kl_coef": 0.0},
+    )
+    before, after, _, _, stats = _ppo_step(tiny_model, tiny_tokenizer, [2.0, 2.0, -2.0, -2.0], task)
+    delta = (after - before).tolist()
+    # the value head starts at 0, so whitened advantages follow the scores' signs
+    assert delta[0] > 0 and delta[1] > 0
+    assert delta[2] < 0 and delta[3] < 0
+    assert stats["kl"] == pytest.approx(0.0, abs=1e-5)  # policy == reference before the step
+
+
+def test_ppo_ignores_judges_and_trains_the_value_head(tiny_model, tiny_tokenizer):
+    task = Task(
+        name="t",
+        data=[{"prompt": "x"}],
+        optimizer="ppo",
+        samples_per_prompt=4,
+        ppo={"kl_coef": 0.0, "whiten_advantages": False, "value_clip": 100.0},
+    )
+    head = attach_value_head(tiny_model)
+    assert any(p is head.weight for p in tiny_model.parameters())  # the optimizer sees it
+    _, _, _, r, _ = _ppo_step(tiny_model, tiny_tokenizer, [1.0, 1.0, 1.0, 1.0], task, lr=0.5)
+    # every return is 1 (gamma = 1, no KL): one SGD step moves the zero values towards it
+    with torch.no_grad():
+        _, values = logprobs_and_values(tiny_model, r)
+    m = r.completion_mask.bool()
+    assert float(values[m].mean()) > 0.0
+    assert float(getattr(tiny_model, VALUE_HEAD).bias.detach()) > 0.0
+
+
+# -- DPO -----------------------------------------------------------------------------------------
+
+PAIRS = [
+    {"prompt": "say a", "chosen": "aaaa", "rejected": "zzzz"},
+    {"prompt": "say b", "chosen": "bbb", "rejected": "qqqqqq"},
+]
+
+
+def _dpo_task(**kw: Any) -> Task:
+    return Task(name="p", data=PAIRS, optimizer="dpo", beta=0.5, **kw)
+
+
+def _pairs(tok: Any, task: Task) -> Rollout:
+    records = build_prompts(task, PAIRS, ["chosen", "rejected"])
+    prompts = [
+        str(tok.apply_chat_template(list(r.messages), add_generation_prompt=True, tokenize=False))
+        for r in records
+    ]
+    return preference_rollout(tok, task, prompts, records)
+
+
+def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_tokenizer):
+    task = _dpo_task()
+    pairs = _pairs(tiny_tokenizer, task)
+    assert pairs.texts == ["aaaa", "bbb", "zzzz", "qqqqqq"]
+    reference = Reference(copy.deepcopy(tiny_model).requires_grad_(False))
+    ref = reference.logprobs(pairs).sum(1)
+    before = _seq_logps(tiny_model, pairs)
+    opt = torch.optim.SGD(tiny_model.parameters(), lr=0.05)
+    loss, stats = dpo_task_loss(task, tiny_model, reference, pairs)
+    # policy == reference: the margin is 0 and the loss is log 2
+    assert float(loss.detach()) == pytest.approx(float(np.log(2.0)), abs=1e-5)
+    assert stats["pairs"] == 2
+    loss.backward()
+    opt.step()
+    after = _seq_logps(tiny_model, pairs)
+    for i in range(2):
+        margin_before = (before[i] - ref[i]) - (before[i + 2] - ref[i + 2])
+        margin_after = (after[i] - ref[i]) - (after[i + 2] - ref[i + 2])
+        assert float(margin_before) == pytest.approx(0.0, abs=1e-5)
+        assert float(margin_after) > 0.0
+    _, stats2 = dpo_task_loss(task, tiny_model, reference, pairs)
+    assert stats2["loss/reward_accuracy"] == 1.0
+
+
+def test_dpo_names_the_sample_and_column_of_a_bad_pair(tiny_tokenizer):
+    task = Task(name="p", data=PAIRS, optimizer="dpo")
+    rows = [dict(PAIRS[0]), {"prompt": "say c", "chosen": "c", "rejected": None}]
+    records = build_prompts(task, rows, ["chosen", "rejected"])
+    with pytest.raises(InvalidInputError, match=r"sample 1: column 'rejected'"):
+        preference_rollout(tiny_tokenizer, task, ["p0", "p1"], records)
+
+
+# -- configuration -------------------------------------------------------------------------------
+
+DATA = [{"prompt": "2+2?", "answer": "4"}]
+
+
+@pytest.mark.parametrize(
+    ("task", "message"),
+    [
+        ({"optimizer": "ppo", "ppo": {"kl_coef": -1}}, "ppo.kl_coef: must be >= 0.0"),
+        ({"optimizer": "ppo", "ppo": {"gae_lambda": 1.5}}, "ppo.gae_lambda: must be <= 1.0"),
+        (
+            {"optimizer": "ppo", "ppo": {"epochs": 2}},
+            "task 'm'.ppo: unknown setting 'epochs'; allowed: clip_eps, gae_lambda, gamma",
+        ),
+        ({"optimizer": "ppo", "ppo": 3}, "task 'm'.ppo: expected a mapping of PPO settings"),
+        ({"use_judges": "no"}, "task 'm'.use_judges: expected true or false"),
+        (
+            {"optimizer": "dpo", "chosen_column": "a", "rejected_column": "a"},
+            "task 'm'.rejected_column: must differ from chosen_column",
+        ),
+        (
+            {"optimizer": "dpo", "metadata_columns": ["answer"]},
+            "task 'm'.metadata_columns: dpo reads the preference column 'chosen'",
+        ),
+        (
+            {"optimizer": "adam"},
+            "task 'm'.optimizer: 'adam' is not allowed; choose one of 'crpg', 'crraft', 'codpo', "
+            "'ppo', 'dpo'",
+        ),
+    ],
+)
+def test_bad_baseline_settings_name_the_field(task, message):
+    with pytest.raises(ConfigError) as e:
+        CGPOConfig.from_dict({"tasks": [{"name": "m", "data": DATA, **task}]})
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_baseline_settings_load_from_yaml(tmp_path):
+    p = tmp_path / "c.yaml"
+    p.write_text(
+        "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: ppo\n"
+        "    samples_per_prompt: 1\n    ppo: {kl_coef: 0.2, gae_lambda: 1.0}\n"
+        "  - name: n\n    data: builtin:math\n    use_judges: false\n"
+    )
+    c = CGPOConfig.from_yaml(p)
+    assert c.tasks[0].ppo.kl_coef == 0.2 and c.tasks[0].ppo.gae_lambda == 1.0
+    assert c.tasks[0].ppo.clip_eps == 0.2  # defaults kept
+    assert c.tasks[1].use_judges is False and c.tasks[0].use_judges is True
+
+
+def test_dpo_data_needs_the_preference_columns():
+    from cgpo.trainer.data import prepare_tasks
+
+    task = Task(name="p", data=[{"prompt": "x", "chosen": "a"}], optimizer="dpo")
+    with pytest.raises(ConfigError, match="'rejected'"):
+        prepare_tasks([task])
