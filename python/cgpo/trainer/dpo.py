@@ -29,7 +29,8 @@ def preference_rollout(
     device: torch.device | str = "cpu",
 ) -> Rollout:
     """The chosen responses of ``records`` (rows 0..n-1), then their rejected ones (n..2n-1)."""
-    chosen, rejected = [], []
+    chosen: list[str] = []
+    rejected: list[str] = []
     for rec in records:
         for key, out in ((task.chosen_column, chosen), (task.rejected_column, rejected)):
             value = rec.metadata.get(key)

@@ -257,6 +257,7 @@ class CGPOTrainer:
         )
 
         t0 = time.perf_counter()
+        loss: torch.Tensor | None
         if task.optimizer == "ppo":
             from cgpo.trainer.ppo import ppo_task_loss
 
