@@ -198,15 +198,47 @@ def test_smollm2_false_refusal(smollm2: tuple[Any, Any]) -> None:
     assert res[1].verdict == Verdict.VIOLATED
 
 
+FACT_PAIRS = [  # question, ground truth, a right response, a wrong response
+    (
+        "What is the capital of France?",
+        "Paris",
+        "The capital of France is Paris.",
+        "The capital of France is Berlin.",
+    ),
+    ("How many legs does a spider have?", "8", "A spider has 8 legs.", "A spider has 6 legs."),
+    (
+        "Who wrote Romeo and Juliet?",
+        "William Shakespeare",
+        "It was written by William Shakespeare.",
+        "It was written by Charles Dickens.",
+    ),
+    ("What is 7 times 6?", "42", "7 times 6 is 42.", "7 times 6 is 36."),
+    ("What color is the sky on a clear day?", "blue", "The sky is blue.", "The sky is green."),
+    (
+        "What is the largest planet in the solar system?",
+        "Jupiter",
+        "Jupiter is the largest planet.",
+        "Mars is the largest planet.",
+    ),
+]
+
+
 @pytest.mark.slow
 def test_smollm2_factuality(smollm2: tuple[Any, Any]) -> None:
+    # A 135M model is a weak fact checker: we check that it ranks right above wrong on most
+    # pairs and on average, not that every verdict is right (docs/core.md gives the numbers).
     model, tok = smollm2
     judge = LLMJudge(model, "factuality", tokenizer=tok)
-    meta = {"ground_truth": "Paris"}
-    right = Sample("What is the capital of France?", "The capital of France is Paris.", meta)
-    wrong = Sample("What is the capital of France?", "The capital of France is Berlin.", meta)
-    res = judge.explain([right, wrong])
-    assert res[0].details["probability"] > res[1].details["probability"]
+    samples = []
+    for question, truth, right, wrong in FACT_PAIRS:
+        samples += [
+            Sample(question, right, {"ground_truth": truth}),
+            Sample(question, wrong, {"ground_truth": truth}),
+        ]
+    p = [r.details["probability"] for r in judge.explain(samples)]
+    right_p, wrong_p = p[0::2], p[1::2]
+    assert sum(a > b for a, b in zip(right_p, wrong_p, strict=True)) >= 4
+    assert sum(right_p) > sum(wrong_p)
 
 
 @pytest.mark.slow
