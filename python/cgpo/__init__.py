@@ -5,11 +5,13 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+from cgpo.judges.math import MathJudge
 
 __all__ = [
     "CgpoError",
     "ConfigError",
     "InvalidInputError",
     "JudgeInternalError",
+    "MathJudge",
     "__version__",
 ]

@@ -31,3 +31,15 @@ def codpo_pairs(
     rewards: npt.NDArray[np.float64],
     satisfied: npt.NDArray[np.int8],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+# --- math judge (rust/src/python/math.rs) ---
+def math_judge(
+    completions: list[str],
+    answers: list[str],
+    extraction: list[str],
+    timeout_ms: float,
+    max_steps: int,
+) -> list[tuple[int, str, str]]: ...
+def math_extract(text: str, extraction: list[str]) -> str | None: ...
+def math_equivalent(
+    gold: str, answer: str, timeout_ms: float = 100.0, max_steps: int = 2000000
+) -> tuple[int, str, str]: ...

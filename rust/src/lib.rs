@@ -7,6 +7,7 @@
 pub mod batch;
 pub mod error;
 pub mod selection;
+pub mod math;
 pub mod verdict;
 
 #[cfg(feature = "python")]

@@ -16,6 +16,7 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.math import MathJudge
 from cgpo.judges.mixture import MixtureOfJudges
 from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
 
@@ -28,6 +29,7 @@ __all__ = [
     "JudgeResult",
     "JudgeStats",
     "LLMJudge",
+    "MathJudge",
     "MixtureOfJudges",
     "Sample",
     "Verdict",

@@ -215,7 +215,7 @@ def as_reward_function(
 
     Examples
     --------
-    >>> from cgpo.judges import as_reward_function
+    >>> from cgpo.judges import Verdict, as_reward_function
     >>> class Even:
     ...     name = "even"
     ...     def judge(self, samples):

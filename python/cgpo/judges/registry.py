@@ -24,7 +24,14 @@ from typing import Any
 from cgpo.errors import ConfigError
 from cgpo.judges.base import Judge
 
-__all__ = ["available_judges", "create_judge", "from_config", "register_judge"]
+__all__ = [
+    "JUDGES",
+    "available_judges",
+    "create_judge",
+    "from_config",
+    "make_judge",
+    "register_judge",
+]
 
 JudgeFactory = Callable[..., Judge]
 
@@ -36,6 +43,10 @@ _REGISTRY: dict[str, str | JudgeFactory] = {
     "mixture": "cgpo.judges.mixture:MixtureOfJudges",
 }
 _LOCK = threading.Lock()
+
+#: name -> factory (or its import path); ``register_judge`` adds to it. The ``cgpo judge``
+#: command lists these names.
+JUDGES = _REGISTRY
 
 
 def register_judge(name: str, factory: str | JudgeFactory, *, overwrite: bool = False) -> None:
@@ -114,6 +125,11 @@ def create_judge(config: Mapping[str, Any]) -> Judge:
         pass
     judge = factory(**kwargs)
     return judge
+
+
+def make_judge(name: str) -> Judge:
+    """The judge registered as ``name``, with its default settings."""
+    return create_judge({"type": name})
 
 
 def from_config(config: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Judge:
