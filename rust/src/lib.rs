@@ -6,8 +6,8 @@
 
 pub mod batch;
 pub mod error;
-pub mod selection;
 pub mod math;
+pub mod selection;
 pub mod verdict;
 
 #[cfg(feature = "python")]

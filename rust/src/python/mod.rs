@@ -11,8 +11,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 
-mod selection;
 mod math;
+mod selection;
 
 use crate::batch::panic_message;
 use crate::error::CoreError;
