@@ -148,7 +148,9 @@ UNITS = {
     "year", "kg", "g", "grams", "gram", "pounds", "pound", "lbs", "lb", "ounces", "oz",
     "liters", "liter", "litres", "ml", "mph", "percent", "points", "point", "people",
     "students", "ways", "times", "items", "cups", "boxes", "apples", "marbles", "pages",
-    "books", "dogs", "cats",
+    "books", "dogs", "cats", "pairs", "values", "numbers", "solutions", "integers", "terms",
+    "digits", "triangles", "inequalities", "games", "rounds", "moves", "steps", "sides", "edges",
+    "vertices",
 }  # fmt: skip
 RENAMED = {
     "dfrac": "\\frac", "tfrac": "\\frac", "cfrac": "\\frac", "dbinom": "\\binom",
@@ -579,6 +581,12 @@ def rational_power(x: Fraction, e: Fraction, b: Budget) -> RatFn:
 # Tokens and parser
 # ---------------------------------------------------------------------------------------------
 
+#: Two-letter English words: answers or prose, never a product of two variables.
+TWO_LETTER_WORDS = {
+    "no", "or", "is", "if", "on", "at", "to", "of", "by", "it", "be", "as", "so", "we", "do",
+    "up", "an",
+}  # fmt: skip
+
 # Token kinds: ("int", int) ("num", Fraction) ("word", str) ("cmd", str) ("ch", str)
 # ("lset",) ("rset",) ("row",)
 Tok = tuple[Any, ...]
@@ -902,7 +910,7 @@ class Parser:
             return self.command(w)
         if w in ("infty", "inf", "infinity"):
             return ("sym", "inf")
-        if len(w) >= 3:
+        if len(w) >= 3 or w.lower() in TWO_LETTER_WORDS:
             raise Fail("invalid")
         nodes: list[Node] = []
         for k, ch in enumerate(w):

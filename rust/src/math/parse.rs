@@ -78,6 +78,12 @@ const FUNCS: &[&str] = &[
     "ln", "log", "exp", "sqrt", "pi", "lg",
 ];
 
+/// Two-letter English words that are answers or prose, never a product of two variables.
+const TWO_LETTER_WORDS: &[&str] = &[
+    "no", "or", "is", "if", "on", "at", "to", "of", "by", "it", "be", "as", "so", "we", "do", "up",
+    "an",
+];
+
 fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
     let bytes = s.as_bytes();
     let mut toks = Vec::new();
@@ -572,7 +578,7 @@ impl Parser<'_> {
         if w == "infty" || w == "inf" || w == "infinity" {
             return Ok(Node::Sym("inf".into()));
         }
-        if w.len() >= 3 {
+        if w.len() >= 3 || TWO_LETTER_WORDS.contains(&w.to_ascii_lowercase().as_str()) {
             return Err(Fail::Invalid);
         }
         // A run of one or two letters is a product of single-letter symbols: `xy` = x*y.
