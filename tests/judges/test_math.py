@@ -223,3 +223,11 @@ def test_exports() -> None:
     assert cgpo.MathJudge is MathJudge
     assert "MathJudge" in cgpo.__all__ and "MathJudge" in cgpo.judges.__all__
     assert "MathJudge" in reference.__all__
+
+
+def test_hostile_inputs_in_one_parallel_batch() -> None:
+    # Batches run on rayon worker threads (smaller stacks than the main thread).
+    samples = [Sample("q", c, {"answer": "1"}) for c in HOSTILE * 2]
+    results = MathJudge().explain(samples)
+    assert len(results) == len(samples)
+    assert all(r.reason in ("equivalent", "not_equivalent", "no_answer", "budget_exceeded") for r in results)

@@ -25,6 +25,7 @@ from cgpo.judges.math import EXTRACTION_STRATEGIES, check_extraction, gold_answe
 MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
 MAX_DEPTH = 600
+MAX_OPS = 1000  # operators per answer: keeps trees shallow (recursion depth)
 
 
 class Fail(Exception):
@@ -689,7 +690,13 @@ class Parser:
         self.toks = toks
         self.pos = 0
         self.depth = 0
+        self.ops = 0
         self.b = b
+
+    def op(self) -> None:
+        self.ops += 1
+        if self.ops > MAX_OPS:
+            raise Fail("invalid")
 
     def peek(self) -> Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -737,6 +744,7 @@ class Parser:
         terms = [self.union()]
         ops = []
         while (op := self.rel_op()) is not None:
+            self.op()
             self.pos += op[1]
             ops.append(op[0])
             terms.append(self.union())
@@ -748,6 +756,7 @@ class Parser:
             return first
         parts = [first]
         while self.peek_cmd("cup"):
+            self.op()
             self.pos += 1
             parts.append(self.additive())
         return ("union", tuple(parts))
@@ -760,6 +769,7 @@ class Parser:
         else:
             left = self.term()
         while True:
+            self.op()
             if self.eat_ch("+"):
                 left = ("add", left, self.term())
             elif self.eat_ch("-"):
@@ -787,6 +797,7 @@ class Parser:
     def term(self) -> Node:
         left = self.unary()
         while True:
+            self.op()
             if self.eat_ch("*"):
                 left = ("mul", left, self.unary())
             elif self.eat_ch("/"):
@@ -822,6 +833,7 @@ class Parser:
         if self.eat_ch("^"):
             n: Node = ("pow", base, self.exponent())
             while self.eat_ch("!"):
+                self.op()
                 n = ("fact", n)
         else:
             n = base
@@ -836,6 +848,7 @@ class Parser:
     def postfix(self) -> Node:
         n = self.primary()
         while self.eat_ch("!"):
+            self.op()
             n = ("fact", n)
         return n
 

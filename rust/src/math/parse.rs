@@ -17,6 +17,11 @@ use super::budget::{Budget, Fail, Res};
 /// Parser recursion limit (about five levels per parenthesis: ~120 nested parentheses).
 pub const MAX_DEPTH: usize = 600;
 
+/// Operators one answer may contain. Chains like `1+1+...+1` build trees as deep as they are
+/// long, and evaluating or dropping a tree recurses: this keeps every tree shallow enough for a
+/// 2 MiB thread stack.
+pub const MAX_OPS: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelOp {
     Eq,
@@ -241,6 +246,7 @@ struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    ops: usize,
     budget: &'a mut Budget,
 }
 
@@ -258,6 +264,7 @@ pub fn parse(s: &str, b: &mut Budget) -> Res<Node> {
         toks,
         pos: 0,
         depth: 0,
+        ops: 0,
         budget: b,
     };
     let items = p.list()?;
@@ -299,6 +306,15 @@ impl Parser<'_> {
 
     fn peek_cmd(&self, names: &[&str]) -> bool {
         matches!(self.peek(), Some(Tok::Cmd(n)) if names.contains(&n.as_str()))
+    }
+
+    fn op(&mut self) -> Res<()> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            Err(Fail::Invalid)
+        } else {
+            Ok(())
+        }
     }
 
     fn enter(&mut self) -> Res<()> {
@@ -353,6 +369,7 @@ impl Parser<'_> {
         let mut ops = Vec::new();
         let mut terms = vec![first];
         while let Some((op, n)) = self.rel_op() {
+            self.op()?;
             self.pos += n;
             ops.push(op);
             terms.push(self.union()?);
@@ -371,6 +388,7 @@ impl Parser<'_> {
         }
         let mut parts = vec![first];
         while self.peek_cmd(&["cup"]) {
+            self.op()?;
             self.pos += 1;
             parts.push(self.additive()?);
         }
@@ -387,6 +405,7 @@ impl Parser<'_> {
             self.term()?
         };
         loop {
+            self.op()?;
             if self.eat_ch(b'+') {
                 left = Node::Add(Box::new(left), Box::new(self.term()?));
             } else if self.eat_ch(b'-') {
@@ -417,6 +436,7 @@ impl Parser<'_> {
     fn term(&mut self) -> Res<Node> {
         let mut left = self.unary()?;
         loop {
+            self.op()?;
             if self.eat_ch(b'*') {
                 left = Node::Mul(Box::new(left), Box::new(self.unary()?));
             } else if self.eat_ch(b'/') {
@@ -457,6 +477,7 @@ impl Parser<'_> {
             let e = self.exponent()?;
             let mut n = Node::Pow(Box::new(base), Box::new(e));
             while self.eat_ch(b'!') {
+                self.op()?;
                 n = Node::Fact(Box::new(n));
             }
             n
@@ -477,6 +498,7 @@ impl Parser<'_> {
     fn postfix(&mut self) -> Res<Node> {
         let mut n = self.primary()?;
         while self.eat_ch(b'!') {
+            self.op()?;
             n = Node::Fact(Box::new(n));
         }
         Ok(n)
@@ -947,6 +969,10 @@ mod tests {
         assert_eq!(p("no solution"), Err(Fail::Invalid));
         let deep = "(".repeat(300) + "1" + &")".repeat(300);
         assert_eq!(p(&deep), Err(Fail::Invalid));
+        let long = "1+".repeat(100_000) + "1";
+        assert_eq!(p(&long), Err(Fail::Invalid));
+        let facts = "3".to_string() + &"!".repeat(100_000);
+        assert_eq!(p(&facts), Err(Fail::Invalid));
         let ok = "(".repeat(40) + "1" + &")".repeat(40);
         assert_eq!(p(&ok), Ok(Node::Int(BigInt::from(1))));
     }
