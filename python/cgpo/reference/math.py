@@ -458,9 +458,7 @@ class RatFn:
 
     def powi(self, n: int, b: Budget) -> RatFn:
         if n == 0:
-            if self.is_zero():
-                raise Fail("invalid")
-            return RatFn.const(1)
+            return RatFn.const(1)  # 0^0 = 1, as in combinatorics, Python and SymPy
         if n < 0:
             return RatFn.const(1).div(self.powi(-n, b), b)
         c = self.as_rational()
