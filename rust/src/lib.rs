@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod ifeval;
 pub mod verdict;
 
 #[cfg(feature = "python")]
