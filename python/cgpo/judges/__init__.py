@@ -12,13 +12,16 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 
 __all__ = [
     "BaseJudge",
+    "InstructionJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",
     "Sample",
     "Verdict",
     "as_reward_function",
+    "ifeval_metrics",
 ]

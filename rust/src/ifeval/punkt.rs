@@ -148,15 +148,14 @@ struct Tok<'a> {
     tok: &'a str,
     typ: String,
     period_final: bool,
-    parastart: bool,
-    linestart: bool,
     sentbreak: bool,
     abbr: bool,
     ellipsis: bool,
 }
 
 impl<'a> Tok<'a> {
-    fn new(tok: &'a str, parastart: bool, linestart: bool) -> Self {
+    /// NLTK also records paragraph and line starts, which only its trainer reads.
+    fn new(tok: &'a str) -> Self {
         let lower = pystr::lower(tok);
         let typ = if numeric_re().is_match(&lower) {
             "##number##".to_string()
@@ -167,8 +166,6 @@ impl<'a> Tok<'a> {
             tok,
             typ,
             period_final: tok.ends_with('.'),
-            parastart,
-            linestart,
             sentbreak: false,
             abbr: false,
             ellipsis: false,
@@ -249,19 +246,15 @@ impl PunktParams {
 
     fn tokenize_words<'a>(&self, text: &'a str) -> Vec<Tok<'a>> {
         let mut out = Vec::new();
-        let mut parastart = false;
         for line in text.split('\n') {
             if !pystr::strip(line).is_empty() {
                 let toks = word_tokenize(line);
                 let mut it = toks.into_iter();
                 let Some(first) = it.next() else { continue };
-                out.push(Tok::new(first, parastart, true));
-                parastart = false;
+                out.push(Tok::new(first));
                 for t in it {
-                    out.push(Tok::new(t, false, false));
+                    out.push(Tok::new(t));
                 }
-            } else {
-                parastart = true;
             }
         }
         out

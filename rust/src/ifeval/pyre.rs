@@ -77,7 +77,6 @@ fn quantifier_len(s: &str) -> Option<(usize, String)> {
 pub fn translate(pat: &str) -> String {
     let mut out = String::with_capacity(pat.len() + 16);
     let mut in_class = false;
-    let mut class_start = false;
     let mut it = pat.char_indices().peekable();
     while let Some((i, c)) = it.next() {
         match c {
@@ -86,7 +85,6 @@ pub fn translate(pat: &str) -> String {
                     out.push_str(r"\\");
                     break;
                 };
-                class_start = false;
                 let rep: Option<&str> = match (e, in_class) {
                     ('s', false) => Some(r"[\s\x1C-\x1F]"),
                     ('s', true) => Some(SPACE_BODY),
@@ -108,7 +106,6 @@ pub fn translate(pat: &str) -> String {
             }
             '[' if !in_class => {
                 in_class = true;
-                class_start = true;
                 out.push('[');
                 if let Some(&(_, '^')) = it.peek() {
                     it.next();
@@ -143,9 +140,7 @@ pub fn translate(pat: &str) -> String {
             }
             _ => out.push(c),
         }
-        class_start = false;
     }
-    let _ = class_start;
     out
 }
 
