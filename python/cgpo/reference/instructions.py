@@ -135,7 +135,7 @@ class _Args:
     def relation(self, key: str) -> str:
         v = self.kw.get(key, DEFAULT_RELATION)
         if v not in RELATIONS:
-            raise self.fail(f"{key} must be 'less than' or 'at least'")
+            raise self.fail(f"{key} must be 'less than' or 'at least', got {v!r}")
         return str(v)
 
     def text(self, key: str, default: str | None = None) -> str:
