@@ -8,6 +8,7 @@ pub mod batch;
 pub mod error;
 pub mod selection;
 pub mod math;
+pub mod ifeval;
 pub mod verdict;
 
 #[cfg(feature = "python")]

@@ -22,9 +22,11 @@ from cgpo.judges.registry import available_judges, create_judge, from_config, re
 
 if TYPE_CHECKING:
     from cgpo.judges.llm import LLMJudge
+from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 
 __all__ = [
     "BaseJudge",
+    "InstructionJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",
@@ -38,6 +40,7 @@ __all__ = [
     "create_judge",
     "from_config",
     "register_judge",
+    "ifeval_metrics",
 ]
 
 

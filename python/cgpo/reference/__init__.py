@@ -7,3 +7,6 @@ verdicts, and the benchmarks measure how much faster the Rust ones are.
 from cgpo.reference.math import MathJudge
 
 __all__: list[str] = ["MathJudge"]
+from cgpo.reference.instructions import InstructionJudge
+
+__all__: list[str] = ["InstructionJudge"]

@@ -18,6 +18,8 @@ use crate::batch::panic_message;
 use crate::error::CoreError;
 use crate::verdict::Outcome;
 
+mod ifeval;
+
 pyo3::import_exception!(cgpo.errors, InvalidInputError);
 pyo3::import_exception!(cgpo.errors, JudgeInternalError);
 
@@ -68,5 +70,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_parallelism, m)?)?;
     selection::register(m)?;
     math::register(m)?;
+    ifeval::register(m)?;
     Ok(())
 }
