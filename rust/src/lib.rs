@@ -6,6 +6,7 @@
 
 pub mod batch;
 pub mod error;
+pub mod sandbox;
 pub mod verdict;
 
 #[cfg(feature = "python")]
