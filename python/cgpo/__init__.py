@@ -5,9 +5,11 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+from cgpo.judges.code import CodeJudge
 
 __all__ = [
     "CgpoError",
+    "CodeJudge",
     "ConfigError",
     "InvalidInputError",
     "JudgeInternalError",

@@ -12,9 +12,11 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.code import CodeJudge
 
 __all__ = [
     "BaseJudge",
+    "CodeJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",

@@ -15,6 +15,8 @@ use crate::batch::panic_message;
 use crate::error::CoreError;
 use crate::verdict::Outcome;
 
+mod sandbox;
+
 pyo3::import_exception!(cgpo.errors, InvalidInputError);
 pyo3::import_exception!(cgpo.errors, JudgeInternalError);
 
@@ -63,5 +65,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(set_parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(get_parallelism, m)?)?;
+    sandbox::register(m)?;
     Ok(())
 }

@@ -5,6 +5,8 @@
 
 use std::ffi::CString;
 use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
 
 /// How strongly executions are isolated; chosen once per sandbox, strongest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,24 +51,104 @@ impl Isolation {
     }
 }
 
+/// Home directories hidden from jobs behind an empty tmpfs (host secrets live there).
+const HIDDEN_DIRS: [&str; 2] = ["/root", "/home"];
+
+/// Directories the jobs' interpreter reads from (its prefix and `sys.path`), asked once from
+/// the interpreter itself; those inside a hidden directory are mounted back read-only.
+pub fn interpreter_dirs(python: &Path) -> io::Result<Vec<PathBuf>> {
+    let out = std::process::Command::new(python)
+        .args([
+            "-I",
+            "-S",
+            "-c",
+            "import sys\nfor p in [sys.base_prefix, sys.prefix, *sys.path]: print(p)",
+        ])
+        .env_clear()
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!(
+            "{} -I -S failed ({})",
+            python.display(),
+            out.status
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .collect())
+}
+
+/// A directory to mount back inside a hidden one, with the directories to create first.
+struct Keep {
+    path: CString,
+    parents: Vec<CString>,
+}
+
 /// Strings and the seccomp program, built before `fork`.
 pub struct Prepared {
     level: Isolation,
     uid_map: CString,
     gid_map: CString,
     tmpfs_opts: CString,
+    hide: Vec<CString>,
+    keep: Vec<Keep>,
     filter: Vec<libc::sock_filter>,
 }
 
+fn cstr(p: &Path) -> CString {
+    CString::new(p.as_os_str().as_bytes()).expect("paths have no NUL")
+}
+
 impl Prepared {
-    pub fn new(level: Isolation, tmpfs_mb: u64) -> Prepared {
+    pub fn new(level: Isolation, tmpfs_mb: u64, interpreter_dirs: &[PathBuf]) -> Prepared {
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+        let hide: Vec<&Path> = HIDDEN_DIRS
+            .iter()
+            .map(Path::new)
+            .filter(|p| p.is_dir())
+            .collect();
+        let mut keep_paths: Vec<&PathBuf> = interpreter_dirs
+            .iter()
+            .filter(|d| hide.iter().any(|h| d.starts_with(h) && d.as_path() != *h))
+            .collect();
+        keep_paths.sort();
+        keep_paths.dedup();
+        // A directory inside another kept one comes back with its parent.
+        let kept = keep_paths.clone();
+        keep_paths.retain(|d| !kept.iter().any(|o| *o != *d && d.starts_with(o)));
+        let keep = keep_paths
+            .into_iter()
+            .map(|d| {
+                let root = hide.iter().find(|h| d.starts_with(h)).expect("filtered");
+                let mut parents = Vec::new();
+                let mut cur = d.as_path();
+                while let Some(parent) = cur.parent() {
+                    if parent == *root {
+                        break;
+                    }
+                    parents.push(cstr(parent));
+                    cur = parent;
+                }
+                parents.reverse();
+                parents.push(cstr(d));
+                Keep {
+                    path: cstr(d),
+                    parents,
+                }
+            })
+            .collect();
         Prepared {
             level,
             uid_map: CString::new(format!("0 {uid} 1\n")).expect("no NUL"),
             gid_map: CString::new(format!("0 {gid} 1\n")).expect("no NUL"),
             tmpfs_opts: CString::new(format!("size={tmpfs_mb}m,nr_inodes=16384,mode=0755"))
                 .expect("no NUL"),
+            hide: hide.into_iter().map(cstr).collect(),
+            keep,
             filter: seccomp_filter(),
         }
     }
@@ -126,6 +208,7 @@ impl Prepared {
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
             std::ptr::null(),
         ))?;
+        self.mask_homes()?;
         let attr = MountAttr {
             attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID,
             attr_clr: 0,
@@ -153,6 +236,53 @@ impl Prepared {
         Ok(())
     }
 }
+
+impl Prepared {
+    /// Covers the home directories with empty read-only tmpfs mounts, then mounts the
+    /// interpreter's directories back at their own paths (detached copies taken beforehand with
+    /// open_tree, since the originals vanish under the tmpfs).
+    unsafe fn mask_homes(&self) -> io::Result<()> {
+        let mut fds = [-1; 16];
+        let keep = &self.keep[..self.keep.len().min(fds.len())];
+        for (k, fd) in keep.iter().zip(fds.iter_mut()) {
+            *fd = check(libc::syscall(
+                libc::SYS_open_tree,
+                libc::AT_FDCWD,
+                k.path.as_ptr(),
+                OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint,
+            ) as libc::c_int)?;
+        }
+        for dir in &self.hide {
+            check(libc::mount(
+                c"tmpfs".as_ptr(),
+                dir.as_ptr(),
+                c"tmpfs".as_ptr(),
+                libc::MS_NOSUID | libc::MS_NODEV,
+                c"size=1m,mode=0755".as_ptr().cast(),
+            ))?;
+        }
+        for (k, fd) in keep.iter().zip(fds.iter()) {
+            for p in &k.parents {
+                if libc::mkdir(p.as_ptr(), 0o755) < 0 && *libc::__errno_location() != libc::EEXIST {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            check(libc::syscall(
+                libc::SYS_move_mount,
+                *fd,
+                c"".as_ptr(),
+                libc::AT_FDCWD,
+                k.path.as_ptr(),
+                MOVE_MOUNT_F_EMPTY_PATH,
+            ) as libc::c_int)?;
+            libc::close(*fd);
+        }
+        Ok(())
+    }
+}
+
+const OPEN_TREE_CLONE: libc::c_uint = 1;
+const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
 
 #[repr(C)]
 struct MountAttr {

@@ -79,7 +79,12 @@ struct Zygote {
 }
 
 impl Zygote {
-    fn spawn(cfg: &SandboxConfig, level: Isolation, slot: usize) -> io::Result<Zygote> {
+    fn spawn(
+        cfg: &SandboxConfig,
+        level: Isolation,
+        slot: usize,
+        dirs: &[PathBuf],
+    ) -> io::Result<Zygote> {
         let (uid, gid) = if level != Isolation::Userns && unsafe { libc::geteuid() } == 0 {
             let uid = JOB_UID_BASE + slot as u32;
             (uid as i64, uid as i64)
@@ -126,7 +131,7 @@ impl Zygote {
             } else {
                 Stdio::null()
             });
-        let prepared = Prepared::new(level, cfg.tmpfs_mb);
+        let prepared = Prepared::new(level, cfg.tmpfs_mb, dirs);
         unsafe {
             cmd.pre_exec(move || prepared.enter());
         }
@@ -264,6 +269,8 @@ fn unique_suffix() -> u64 {
 pub struct Pool {
     cfg: SandboxConfig,
     level: Isolation,
+    /// The interpreter's own directories (see [`super::isolate::interpreter_dirs`]).
+    dirs: Vec<PathBuf>,
     slots: Vec<Mutex<Option<Zygote>>>,
 }
 
@@ -274,15 +281,21 @@ impl Pool {
             Some(l) => vec![l],
             None => Isolation::candidates(),
         };
+        let dirs = super::isolate::interpreter_dirs(&cfg.python)?;
         let mut errors = Vec::new();
         for level in levels {
-            match Zygote::spawn(&cfg, level, 0) {
+            match Zygote::spawn(&cfg, level, 0, &dirs) {
                 Ok(z) => {
                     let workers = cfg.workers.max(1);
                     let mut slots = Vec::with_capacity(workers);
                     slots.push(Mutex::new(Some(z)));
                     slots.extend((1..workers).map(|_| Mutex::new(None)));
-                    return Ok(Pool { cfg, level, slots });
+                    return Ok(Pool {
+                        cfg,
+                        level,
+                        dirs,
+                        slots,
+                    });
                 }
                 Err(e) => errors.push(format!("{}: {e}", level.name())),
             }
@@ -313,7 +326,7 @@ impl Pool {
             .unwrap_or_else(|p| p.into_inner());
         let mut run = |req: &Request<'_>| -> Reply {
             if guard.is_none() {
-                match Zygote::spawn(&self.cfg, self.level, slot) {
+                match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs) {
                     Ok(z) => *guard = Some(z),
                     Err(e) => return Reply::sandbox_error(format!("worker failed to start: {e}")),
                 }
