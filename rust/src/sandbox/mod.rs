@@ -280,6 +280,9 @@ mod tests {
                 tests: Tests::Io(vec![("21\n".into(), "42\n".into()), ("1".into(), "3".into())]),
             },
         ];
+        if unsafe { libc::geteuid() } == 0 {
+            assert_eq!(sb.isolation(), Isolation::Full);
+        }
         let got: Vec<String> = sb.run_batch(&jobs).into_iter().map(|e| e.status).collect();
         assert_eq!(
             got,

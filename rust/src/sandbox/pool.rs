@@ -276,7 +276,10 @@ pub struct Pool {
 
 impl Pool {
     /// Starts the first zygote at the strongest level that works (or the requested one).
-    pub fn new(cfg: SandboxConfig) -> io::Result<Pool> {
+    pub fn new(mut cfg: SandboxConfig) -> io::Result<Pool> {
+        // The real interpreter, not a virtualenv's symlink to it: jobs run with `-I -S` (standard
+        // library only), and the masked home directories may hold the virtualenv.
+        cfg.python = std::fs::canonicalize(&cfg.python)?;
         let levels = match cfg.isolation {
             Some(l) => vec![l],
             None => Isolation::candidates(),
