@@ -72,7 +72,8 @@ impl Reply {
 
 struct Zygote {
     child: Child,
-    stdin: ChildStdin,
+    /// `None` once closed: the zygote exits on end of input.
+    stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     /// Host directory holding job directories at level `minimal` (removed with the zygote).
     host_workroot: Option<PathBuf>,
@@ -149,7 +150,7 @@ impl Zygote {
         let stdout = child.stdout.take().expect("piped");
         let mut z = Zygote {
             child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             host_workroot,
         };
@@ -177,8 +178,9 @@ impl Zygote {
             buf.extend_from_slice(&(f.len() as u32).to_le_bytes());
             buf.extend_from_slice(f);
         }
-        self.stdin.write_all(&buf)?;
-        self.stdin.flush()?;
+        let stdin = self.stdin.as_mut().expect("open until drop");
+        stdin.write_all(&buf)?;
+        stdin.flush()?;
         let fields = self.read_frame(Instant::now() + req.timeout + BACKSTOP_GRACE)?;
         let [status, detail, stdout, stderr, elapsed] = <[Vec<u8>; 5]>::try_from(fields)
             .map_err(|_| io::Error::other("zygote sent a malformed reply"))?;
@@ -248,7 +250,19 @@ impl Zygote {
 
 impl Drop for Zygote {
     fn drop(&mut self) {
-        // Killing the waiter kills the zygote (PDEATHSIG) and with it its PID namespace.
+        // End of input makes the zygote exit (also mid-job: it polls its input); as PID 1 its
+        // exit takes every process of its namespace with it, and the waiter exits after it. So
+        // once the waiter is reaped nothing is left. A zygote that does not go in time is
+        // killed through the waiter (PDEATHSIG).
+        self.stdin = None;
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            match self.child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                Err(_) => break,
+            }
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
         if let Some(dir) = &self.host_workroot {
