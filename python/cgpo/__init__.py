@@ -7,9 +7,11 @@ from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
 from cgpo.judges.math import MathJudge
 from cgpo.judges.instructions import InstructionJudge
+from cgpo.judges.code import CodeJudge
 
 __all__ = [
     "CgpoError",
+    "CodeJudge",
     "ConfigError",
     "InstructionJudge",
     "InvalidInputError",

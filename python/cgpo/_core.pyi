@@ -75,3 +75,33 @@ def ifeval_detect_language(resources: IfevalResources, texts: list[str]) -> list
 def ifeval_sentences(resources: IfevalResources, texts: list[str]) -> list[list[str]]: ...
 def ifeval_word_tokenize(resources: IfevalResources, texts: list[str]) -> list[list[str]]: ...
 def ifeval_instruction_ids() -> list[str]: ...
+# --- code sandbox (rust/src/python/sandbox.rs) ---------------------------------------------------
+
+class CodeSandbox:
+    def __new__(
+        cls,
+        python: str,
+        *,
+        workers: int,
+        timeout_s: float,
+        memory_mb: int,
+        max_processes: int,
+        max_file_mb: int,
+        max_open_files: int,
+        capture_bytes: int,
+        tmpfs_mb: int,
+        excerpt_bytes: int,
+        isolation: str | None = None,
+    ) -> CodeSandbox: ...
+    @property
+    def isolation(self) -> str: ...
+    @property
+    def workers(self) -> int: ...
+    def run(
+        self,
+        jobs: list[tuple[str, str | None, str | None, list[tuple[str, str]] | None]],
+    ) -> list[tuple[int, str, str, str, str, float]]: ...
+    def close(self) -> None: ...
+
+def code_extract_program(completion: str) -> str: ...
+def code_outputs_match(actual: str, expected: str) -> bool: ...

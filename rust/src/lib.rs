@@ -9,6 +9,7 @@ pub mod error;
 pub mod selection;
 pub mod math;
 pub mod ifeval;
+pub mod sandbox;
 pub mod verdict;
 
 #[cfg(feature = "python")]

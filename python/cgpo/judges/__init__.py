@@ -27,6 +27,11 @@ from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 __all__ = [
     "BaseJudge",
     "InstructionJudge",
+from cgpo.judges.code import CodeJudge
+
+__all__ = [
+    "BaseJudge",
+    "CodeJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",

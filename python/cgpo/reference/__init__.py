@@ -10,3 +10,6 @@ __all__: list[str] = ["MathJudge"]
 from cgpo.reference.instructions import InstructionJudge
 
 __all__: list[str] = ["InstructionJudge"]
+from cgpo.reference.code import CodeJudge
+
+__all__ = ["CodeJudge"]

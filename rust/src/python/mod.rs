@@ -19,6 +19,7 @@ use crate::error::CoreError;
 use crate::verdict::Outcome;
 
 mod ifeval;
+mod sandbox;
 
 pyo3::import_exception!(cgpo.errors, InvalidInputError);
 pyo3::import_exception!(cgpo.errors, JudgeInternalError);
@@ -71,5 +72,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     selection::register(m)?;
     math::register(m)?;
     ifeval::register(m)?;
+    sandbox::register(m)?;
     Ok(())
 }
