@@ -1,5 +1,7 @@
 """Type stubs for the private Rust extension ``cgpo._core`` (checked with ``mypy.stubtest``)."""
 
+from typing import Any, final
+
 import numpy as np
 import numpy.typing as npt
 
@@ -44,7 +46,6 @@ def math_equivalent(
     gold: str, answer: str, timeout_ms: float = 100.0, max_steps: int = 2000000
 ) -> tuple[int, str, str]: ...
 # --- instruction-following judge (rust/src/python/ifeval.rs) ---
-from typing import Any, final
 
 @final
 class IfevalResources: ...

@@ -20,18 +20,16 @@ from cgpo.judges.math import MathJudge
 from cgpo.judges.mixture import MixtureOfJudges
 from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
 
-if TYPE_CHECKING:
-    from cgpo.judges.llm import LLMJudge
+from cgpo.judges.code import CodeJudge
 from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 
-__all__ = [
-    "BaseJudge",
-    "InstructionJudge",
-from cgpo.judges.code import CodeJudge
+if TYPE_CHECKING:
+    from cgpo.judges.llm import LLMJudge
 
 __all__ = [
     "BaseJudge",
     "CodeJudge",
+    "InstructionJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",

@@ -1,7 +1,3 @@
-"""Judges by name, for the command line and configs (``cgpo judge --judge NAME``).
-
-A judge family registers one factory here; the factory imports its module lazily so that
-``cgpo --help`` does not load every judge.
 """Judges by name, for configuration files: ``{"type": "math"}`` -> a judge object.
 
 A config entry is a mapping with a ``type`` (a registered name) and the keyword arguments of
@@ -19,7 +15,6 @@ not pay for importing the others (the LLM judge imports torch). Register your ow
 
 from __future__ import annotations
 
-from collections.abc import Callable
 import importlib
 import inspect
 import threading
@@ -49,7 +44,7 @@ def make_judge(name: str) -> Judge:
     except KeyError:
         raise ConfigError(f"unknown judge {name!r}; known judges: {', '.join(sorted(JUDGES))}") from None
     return factory()
-__all__ = ["available_judges", "create_judge", "from_config", "register_judge"]
+__all__ = ["available_judges", "create_judge", "from_config", "make_judge", "register_judge"]
 
 JudgeFactory = Callable[..., Judge]
 
@@ -164,3 +159,8 @@ def _parameters(factory: JudgeFactory) -> list[str]:
         for p in sig.parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"
     ]
+
+
+def make_judge(name: str) -> Judge:
+    """The judge registered as ``name`` with its default settings (``cgpo judge --judge NAME``)."""
+    return create_judge({"type": name})

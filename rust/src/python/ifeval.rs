@@ -172,7 +172,11 @@ fn to_samples(items: &Bound<'_, PyList>) -> PyResult<Vec<Sample>> {
             let mut kw = Kwargs::new();
             for (k, v) in dict.iter() {
                 let key: String = k.extract().map_err(|_| {
-                    to_py_err(CoreError::invalid_at(i, "kwargs", format!("kwargs[{j}] keys must be str")))
+                    to_py_err(CoreError::invalid_at(
+                        i,
+                        "kwargs",
+                        format!("kwargs[{j}] keys must be str"),
+                    ))
                 })?;
                 kw.push((key, kw_value(&v)));
             }
@@ -257,7 +261,13 @@ fn ifeval_sentences(
                     res.punkt
                         .sentence_spans(t)
                         .into_iter()
-                        .map(|(s, e)| if s < e { t[s..e].to_string() } else { String::new() })
+                        .map(|(s, e)| {
+                            if s < e {
+                                t[s..e].to_string()
+                            } else {
+                                String::new()
+                            }
+                        })
                         .collect()
                 })
                 .collect())

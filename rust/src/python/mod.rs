@@ -11,15 +11,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 
-mod selection;
+mod ifeval;
 mod math;
+mod sandbox;
+mod selection;
 
 use crate::batch::panic_message;
 use crate::error::CoreError;
 use crate::verdict::Outcome;
-
-mod ifeval;
-mod sandbox;
 
 pyo3::import_exception!(cgpo.errors, InvalidInputError);
 pyo3::import_exception!(cgpo.errors, JudgeInternalError);
