@@ -6,10 +6,14 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
 from cgpo.judges.math import MathJudge
+from cgpo.judges.instructions import InstructionJudge
+from cgpo.judges.code import CodeJudge
 
 __all__ = [
     "CgpoError",
+    "CodeJudge",
     "ConfigError",
+    "InstructionJudge",
     "InvalidInputError",
     "JudgeInternalError",
     "MathJudge",

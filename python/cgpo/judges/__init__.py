@@ -16,6 +16,8 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.code import CodeJudge
+from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 from cgpo.judges.math import MathJudge
 from cgpo.judges.mixture import MixtureOfJudges
 from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
@@ -25,6 +27,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BaseJudge",
+    "CodeJudge",
+    "InstructionJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",
@@ -37,6 +41,7 @@ __all__ = [
     "available_judges",
     "create_judge",
     "from_config",
+    "ifeval_metrics",
     "register_judge",
 ]
 
