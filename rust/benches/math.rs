@@ -13,7 +13,11 @@ fn bench(c: &mut Criterion) {
         ("fraction_vs_decimal", "so \\boxed{\\frac{3}{4}}", "0.75"),
         ("radical", "\\boxed{2\\sqrt{2}}", "\\sqrt{8}"),
         ("polynomial", "\\boxed{(x+1)^2}", "x^2+2x+1"),
-        ("interval_union", "\\boxed{(-\\infty,0)\\cup(1,\\infty)}", "(1,\\infty)\\cup(-\\infty,0)"),
+        (
+            "interval_union",
+            "\\boxed{(-\\infty,0)\\cup(1,\\infty)}",
+            "(1,\\infty)\\cup(-\\infty,0)",
+        ),
         ("tower", "\\boxed{2^{2^{2^{2^{2^{2}}}}}}", "5"),
     ];
     for (name, completion, gold) in cases {

@@ -29,5 +29,7 @@ def make_judge(name: str) -> Judge:
     try:
         factory = JUDGES[name]
     except KeyError:
-        raise ConfigError(f"unknown judge {name!r}; known judges: {', '.join(sorted(JUDGES))}") from None
+        raise ConfigError(
+            f"unknown judge {name!r}; known judges: {', '.join(sorted(JUDGES))}"
+        ) from None
     return factory()

@@ -130,6 +130,22 @@ const UNITS: &[&str] = &[
     "books",
     "dogs",
     "cats",
+    "pairs",
+    "values",
+    "numbers",
+    "solutions",
+    "integers",
+    "terms",
+    "digits",
+    "triangles",
+    "inequalities",
+    "games",
+    "rounds",
+    "moves",
+    "steps",
+    "sides",
+    "edges",
+    "vertices",
 ];
 
 /// The canonical form of `s` (see the module docs). Spends budget proportional to its length.
