@@ -41,7 +41,8 @@ EQUIVALENT = {
     "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1")],
     "matrices": [("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}")],  # noqa: E501
     "units_text": [("10\\text{ cm}", "10"), ("30^\\circ", "30"), ("\\$5", "5"), ("50\\%", "50"),
-                   ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5"), ("2", "2 inequalities")],
+                   ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5"), ("2", "2 inequalities"),
+                   ("5", "5\\text{ m}"), ("10", "10\\mbox{ cm}^2")],
     "choices": [("B", "(B)"), ("(C)", "C"), ("\\text{(D)}", "D"), ("B) 12", "B")],
     "plain_text": [("\\text{Monday}", "monday"), ("No", "no"), ("\\text{no solution}", "No Solution")],  # noqa: E501
     "bases": [("123_5", "38"), ("1011_2", "11"), ("101_{2}", "5")],
@@ -68,6 +69,8 @@ NOT_EQUIVALENT = {
     "choices": [("C", "B"), ("A", "(B)")],
     "text": [("\\text{Tuesday}", "Monday"), ("5", "\\text{no solution}")],
     "bases": [("123_5", "123"), ("129_5", "38")],
+    # A bare letter after a number is a variable, not a unit; units go only after numbers.
+    "not_units": [("5", "5 m"), ("n+2", "n + 2 cm"), ("2", "2g")],
 }  # fmt: skip
 
 

@@ -190,6 +190,14 @@ def _scan(s: str, out: list[str], depth: int) -> None:
                     end = matching_brace(s, j)
                     if end is not None:
                         out.append(" ")
+                        if _is_unit_phrase(s[j + 1 : end]):
+                            # `\text{ cm}`: a unit written as text goes, even one letter long.
+                            i = end + 1
+                            for power in ("^2", "^3", "^{2}", "^{3}"):  # `\text{ cm}^2`
+                                if s.startswith(power, i):
+                                    i += len(power)
+                                    break
+                            continue
                         if depth < 32:
                             _scan(s[j + 1 : end], out, depth + 1)
                         out.append(" ")
@@ -245,6 +253,16 @@ def _drop_thousands_commas(s: str) -> str:
     return "".join(out)
 
 
+def _is_unit_phrase(s: str) -> bool:
+    words = s.split()
+    return bool(words) and all(w.rstrip("^0123456789").lower() in UNITS for w in words)
+
+
+def _letters_only_in_commands(s: str) -> bool:
+    """No letters outside LaTeX command names (``10``, ``2\\sqrt{3}``; not ``n+2``)."""
+    return re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]*", "", s)) is None
+
+
 def _strip_trailing_units(t: str) -> str:
     while True:
         u = t.rstrip("^{} 0123456789")
@@ -258,8 +276,9 @@ def _strip_trailing_units(t: str) -> str:
             before_raw.endswith(" ")
             and not before.endswith("\\")
             and any(ch in "0123456789" for ch in before)
+            and _letters_only_in_commands(before)
         )
-        if word and ok and word.lower() in UNITS:
+        if len(word) >= 2 and ok and word.lower() in UNITS:
             t = before
         else:
             return t
