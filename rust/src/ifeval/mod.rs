@@ -100,23 +100,51 @@ impl Relation {
     }
 }
 
-/// A keyword pattern: a Python regex compiled for Rust, or, for forbidden words, a literal
-/// matched with Python's own word boundaries.
+/// A Python pattern: a case-insensitive plain word is matched directly (no compilation),
+/// anything else is a Python regex compiled for Rust (cached).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
-    pub regex: Regex,
+    matcher: Matcher,
     /// The pattern could not be expressed in the Rust dialect and is matched literally.
     pub literal_fallback: bool,
 }
 
+#[derive(Debug, Clone)]
+enum Matcher {
+    Literal(pyre::CiLiteral),
+    Regex(Regex),
+}
+
 impl Pattern {
     fn new(source: &str, ignore_case: bool, multi_line: bool) -> Self {
+        if ignore_case && pyre::is_literal(source) {
+            return Pattern {
+                source: source.to_string(),
+                matcher: Matcher::Literal(pyre::CiLiteral::new(source)),
+                literal_fallback: false,
+            };
+        }
         let (regex, literal_fallback) = pyre::compile(source, ignore_case, multi_line);
         Pattern {
             source: source.to_string(),
-            regex,
+            matcher: Matcher::Regex(regex),
             literal_fallback,
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match &self.matcher {
+            Matcher::Literal(l) => l.is_match(text),
+            Matcher::Regex(r) => r.is_match(text),
+        }
+    }
+
+    /// `len(re.findall(pattern, text))`.
+    fn count(&self, text: &str) -> usize {
+        match &self.matcher {
+            Matcher::Literal(l) => l.count(text),
+            Matcher::Regex(r) => r.find_iter(text).count(),
         }
     }
 }
@@ -125,50 +153,26 @@ impl Pattern {
 #[derive(Debug, Clone)]
 pub enum Instruction {
     KeywordsExistence(Vec<Pattern>),
-    KeywordFrequency {
-        keyword: Pattern,
-        frequency: f64,
-        relation: Relation,
-    },
+    KeywordFrequency { keyword: Pattern, frequency: f64, relation: Relation },
     ForbiddenWords(Vec<ForbiddenWord>),
-    LetterFrequency {
-        letter: char,
-        frequency: f64,
-        relation: Relation,
-    },
+    LetterFrequency { letter: char, frequency: f64, relation: Relation },
     ResponseLanguage(String),
-    NumberSentences {
-        threshold: f64,
-        relation: Relation,
-    },
+    NumberSentences { threshold: f64, relation: Relation },
     NumberParagraphs(f64),
-    NumberWords {
-        threshold: f64,
-        relation: Relation,
-    },
-    NthParagraphFirstWord {
-        num_paragraphs: i64,
-        nth: i64,
-        first_word: String,
-    },
+    NumberWords { threshold: f64, relation: Relation },
+    NthParagraphFirstWord { num_paragraphs: i64, nth: i64, first_word: String },
     NumberPlaceholders(f64),
     Postscript(Pattern),
     NumberBulletLists(f64),
     ConstrainedResponse,
     NumberHighlightedSections(f64),
-    MultipleSections {
-        splitter: Pattern,
-        num_sections: f64,
-    },
+    MultipleSections { splitter: Pattern, num_sections: f64 },
     JsonFormat,
     Title,
     TwoResponses,
     RepeatPrompt(String),
     EndChecker(String),
-    CapitalWordFrequency {
-        frequency: f64,
-        relation: Relation,
-    },
+    CapitalWordFrequency { frequency: f64, relation: Relation },
     EnglishCapital,
     EnglishLowercase,
     NoComma,
@@ -179,10 +183,10 @@ pub enum Instruction {
 #[derive(Debug, Clone)]
 pub struct ForbiddenWord {
     pub word: String,
-    /// For a plain word: the word alone, case-insensitive; boundaries are tested with Python's
-    /// `\w` around each occurrence (exact). Otherwise the whole translated pattern.
-    regex: Regex,
-    literal: bool,
+    /// A plain word is matched case-insensitively at every position, with Python's `\b`
+    /// (Python's `\w`) tested on both sides: exact. Otherwise the whole translated pattern.
+    literal: Option<pyre::CiLiteral>,
+    regex: Option<Regex>,
 }
 
 /// The 25 instruction ids of IFEval's registry.
@@ -217,8 +221,8 @@ pub const INSTRUCTION_IDS: [&str; 25] = [
 /// ISO 639-1 codes the reference accepts for `language:response_language` (its
 /// `LANGUAGE_CODES`; any other code raises `KeyError` there).
 pub const RESPONSE_LANGUAGES: [&str; 30] = [
-    "en", "es", "pt", "ar", "hi", "fr", "ru", "de", "ja", "it", "bn", "uk", "th", "ur", "ta", "te",
-    "bg", "ko", "pl", "he", "fa", "vi", "ne", "sw", "kn", "mr", "gu", "pa", "ml", "fi",
+    "en", "es", "pt", "ar", "hi", "fr", "ru", "de", "ja", "it", "bn", "uk", "th", "ur", "ta",
+    "te", "bg", "ko", "pl", "he", "fa", "vi", "ne", "sw", "kn", "mr", "gu", "pa", "ml", "fi",
 ];
 
 /// The fixed values we use where the reference draws a random default (documented in
@@ -246,11 +250,8 @@ pub mod defaults {
     pub const END_PHRASE: &str = "Any other questions?";
 }
 
-const CONSTRAINED_OPTIONS: [&str; 3] = [
-    "My answer is yes.",
-    "My answer is no.",
-    "My answer is maybe.",
-];
+const CONSTRAINED_OPTIONS: [&str; 3] =
+    ["My answer is yes.", "My answer is no.", "My answer is maybe."];
 
 struct Args<'a> {
     id: &'a str,
@@ -259,11 +260,7 @@ struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn get(&self, key: &str) -> Option<&'a KwValue> {
-        self.kw
-            .iter()
-            .rev()
-            .find(|(k, _)| *k == key)
-            .map(|(_, v)| *v)
+        self.kw.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v)
     }
 
     fn err(&self, msg: impl std::fmt::Display) -> String {
@@ -275,11 +272,7 @@ impl<'a> Args<'a> {
             if !keys.contains(k) {
                 return Err(self.err(format!(
                     "unexpected kwarg {k:?} (accepted: {})",
-                    if keys.is_empty() {
-                        "none".to_string()
-                    } else {
-                        keys.join(", ")
-                    }
+                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
                 )));
             }
         }
@@ -357,10 +350,7 @@ impl<'a> Args<'a> {
                     ))),
                 })
                 .collect(),
-            Some(v) => Err(self.err(format!(
-                "{key} must be a list of str, got {}",
-                v.type_name()
-            ))),
+            Some(v) => Err(self.err(format!("{key} must be a list of str, got {}", v.type_name()))),
         }
     }
 }
@@ -590,51 +580,34 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
 }
 
 fn forbidden_word(word: &str) -> ForbiddenWord {
-    if pyre::is_literal(word) && !word.is_empty() {
+    if pyre::is_literal(word) {
         ForbiddenWord {
             word: word.to_string(),
-            regex: regex::RegexBuilder::new(&regex::escape(word))
-                .case_insensitive(true)
-                .build()
-                .expect("escaped literal compiles"),
-            literal: true,
+            literal: Some(pyre::CiLiteral::new(word)),
+            regex: None,
         }
     } else {
         let (regex, _) = pyre::compile(&format!(r"\b{word}\b"), true, false);
         ForbiddenWord {
             word: word.to_string(),
-            regex,
-            literal: false,
+            literal: None,
+            regex: Some(regex),
         }
     }
 }
 
 impl ForbiddenWord {
     fn found(&self, text: &str) -> bool {
-        if !self.literal {
-            return self.regex.is_match(text);
-        }
-        // Every occurrence (overlapping ones included), with Python's `\b` on both sides.
         let boundary = |pos: usize| {
-            let before = text[..pos]
-                .chars()
-                .next_back()
-                .is_some_and(pystr::is_py_word);
+            let before = text[..pos].chars().next_back().is_some_and(pystr::is_py_word);
             let after = text[pos..].chars().next().is_some_and(pystr::is_py_word);
             before != after
         };
-        let mut start = 0;
-        while let Some(m) = self.regex.find_at(text, start) {
-            if boundary(m.start()) && boundary(m.end()) {
-                return true;
-            }
-            let step = text[m.start()..].chars().next().map_or(1, char::len_utf8);
-            start = m.start() + step;
-            if start > text.len() {
-                break;
-            }
+        match (&self.literal, &self.regex) {
+            (Some(lit), _) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
+            (None, Some(re)) => re.is_match(text),
+            (None, None) => false,
         }
-        false
     }
 }
 
@@ -642,11 +615,7 @@ fn count_matches(re: &Regex, text: &str) -> usize {
     re.find_iter(text).count()
 }
 
-fn static_re(
-    cell: &'static std::sync::OnceLock<Regex>,
-    pat: &str,
-    multi_line: bool,
-) -> &'static Regex {
+fn static_re(cell: &'static std::sync::OnceLock<Regex>, pat: &str, multi_line: bool) -> &'static Regex {
     cell.get_or_init(|| {
         regex::RegexBuilder::new(pat)
             .multi_line(multi_line)
@@ -656,10 +625,22 @@ fn static_re(
 }
 
 /// `count_words`: `RegexpTokenizer(r"\w+")` (NLTK compiles it with the `regex` module, whose
-/// `\w` is Rust's).
+/// Unicode `\w` is the Rust regex crate's): the number of maximal runs of word characters.
 pub fn count_words(text: &str) -> usize {
-    static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    count_matches(static_re(&R, r"\w+", false), text)
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let w = if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            regex_syntax::is_word_character(c)
+        };
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    n
 }
 
 /// One instruction's verdict and, on request, what was measured.
@@ -672,28 +653,16 @@ fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, 
     match res.lang.detect(text) {
         Detected::Lang(l) => (
             l == want,
-            if detail {
-                format!("detected language {l:?}")
-            } else {
-                String::new()
-            },
+            if detail { format!("detected language {l:?}") } else { String::new() },
         ),
         Detected::Unknown => (
             false,
-            if detail {
-                "detected language \"unknown\"".into()
-            } else {
-                String::new()
-            },
+            if detail { "detected language \"unknown\"".into() } else { String::new() },
         ),
         // The reference counts a detection failure as followed.
         Detected::NoFeatures => (
             true,
-            if detail {
-                "no features to detect a language".into()
-            } else {
-                String::new()
-            },
+            if detail { "no features to detect a language".into() } else { String::new() },
         ),
     }
 }
@@ -708,24 +677,16 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         I::KeywordsExistence(words) => {
             let missing: Vec<&str> = words
                 .iter()
-                .filter(|p| !p.regex.is_match(value))
+                .filter(|p| !p.is_match(value))
                 .map(|p| p.source.as_str())
                 .collect();
             (missing.is_empty(), d!("missing keywords {missing:?}"))
         }
-        I::KeywordFrequency {
-            keyword,
-            frequency,
-            relation,
-        } => {
-            let n = count_matches(&keyword.regex, value);
+        I::KeywordFrequency { keyword, frequency, relation } => {
+            let n = keyword.count(value);
             (
                 relation.holds(n, *frequency),
-                d!(
-                    "{:?} occurs {n} times, need {} {frequency}",
-                    keyword.source,
-                    relation.as_str()
-                ),
+                d!("{:?} occurs {n} times, need {} {frequency}", keyword.source, relation.as_str()),
             )
         }
         I::ForbiddenWords(words) => {
@@ -736,25 +697,26 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 .collect();
             (found.is_empty(), d!("forbidden words present {found:?}"))
         }
-        I::LetterFrequency {
-            letter,
-            frequency,
-            relation,
-        } => {
-            let n = pystr::lower(value).chars().filter(|c| c == letter).count();
+        I::LetterFrequency { letter, frequency, relation } => {
+            // Counter(value.lower())[letter] for an ASCII letter: only characters whose
+            // lowercase contains it count (Final_Sigma only ever yields sigmas).
+            let n: usize = value
+                .chars()
+                .map(|c| {
+                    if c.is_ascii() {
+                        usize::from(c.to_ascii_lowercase() == *letter)
+                    } else {
+                        c.to_lowercase().filter(|l| l == letter).count()
+                    }
+                })
+                .sum();
             (
                 relation.holds(n, *frequency),
-                d!(
-                    "letter {letter:?} occurs {n} times, need {} {frequency}",
-                    relation.as_str()
-                ),
+                d!("letter {letter:?} occurs {n} times, need {} {frequency}", relation.as_str()),
             )
         }
         I::ResponseLanguage(lang) => language_ok(res, value, lang, detail),
-        I::NumberSentences {
-            threshold,
-            relation,
-        } => {
+        I::NumberSentences { threshold, relation } => {
             let n = res.punkt.count_sentences(value);
             (
                 relation.holds(n, *threshold),
@@ -783,21 +745,14 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 (n as f64 == *want, d!("{n} paragraphs, need exactly {want}"))
             }
         }
-        I::NumberWords {
-            threshold,
-            relation,
-        } => {
+        I::NumberWords { threshold, relation } => {
             let n = count_words(value);
             (
                 relation.holds(n, *threshold),
                 d!("{n} words, need {} {threshold}", relation.as_str()),
             )
         }
-        I::NthParagraphFirstWord {
-            num_paragraphs,
-            nth,
-            first_word,
-        } => {
+        I::NthParagraphFirstWord { num_paragraphs, nth, first_word } => {
             let parts: Vec<&str> = value.split("\n\n").collect();
             let n = parts.len() - parts.iter().filter(|p| pystr::strip(p).is_empty()).count();
             if *nth as usize > n || *nth < 1 {
@@ -829,27 +784,18 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         I::NumberPlaceholders(want) => {
             static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             let n = count_matches(static_re(&R, r"\[.*?\]", false), value);
-            (
-                n as f64 >= *want,
-                d!("{n} [placeholders], need at least {want}"),
-            )
+            (n as f64 >= *want, d!("{n} [placeholders], need at least {want}"))
         }
         I::Postscript(p) => {
-            let found = p.regex.is_match(&pystr::lower(value));
-            (
-                found,
-                d!("postscript pattern {:?} found: {found}", p.source),
-            )
+            let found = p.is_match(&pystr::lower(value));
+            (found, d!("postscript pattern {:?} found: {found}", p.source))
         }
         I::NumberBulletLists(want) => {
             static R1: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             static R2: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             let n = count_matches(static_re(&R1, r"^[\s\x1C-\x1F]*\*[^*].*$", true), value)
                 + count_matches(static_re(&R2, r"^[\s\x1C-\x1F]*-.*$", true), value);
-            (
-                n as f64 == *want,
-                d!("{n} bullet points, need exactly {want}"),
-            )
+            (n as f64 == *want, d!("{n} bullet points, need exactly {want}"))
         }
         I::ConstrainedResponse => {
             let v = pystr::strip(value);
@@ -871,20 +817,11 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                     n += 1;
                 }
             }
-            (
-                n as f64 >= *want,
-                d!("{n} highlighted sections, need at least {want}"),
-            )
+            (n as f64 >= *want, d!("{n} highlighted sections, need at least {want}"))
         }
-        I::MultipleSections {
-            splitter,
-            num_sections,
-        } => {
-            let n = count_matches(&splitter.regex, value);
-            (
-                n as f64 >= *num_sections,
-                d!("{n} sections, need at least {num_sections}"),
-            )
+        I::MultipleSections { splitter, num_sections } => {
+            let n = splitter.count(value);
+            (n as f64 >= *num_sections, d!("{n} sections, need at least {num_sections}"))
         }
         I::JsonFormat => {
             let mut v = pystr::strip(value);
@@ -897,12 +834,10 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         }
         I::Title => {
             static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-            let ok = static_re(&R, r"<<[^\n]+>>", false)
-                .find_iter(value)
-                .any(|m| {
-                    let t = pystr::rstrip_chars(pystr::lstrip_chars(m.as_str(), &['<']), &['>']);
-                    !pystr::strip(t).is_empty()
-                });
+            let ok = static_re(&R, r"<<[^\n]+>>", false).find_iter(value).any(|m| {
+                let t = pystr::rstrip_chars(pystr::lstrip_chars(m.as_str(), &['<']), &['>']);
+                !pystr::strip(t).is_empty()
+            });
             (ok, d!("no non-empty <<title>>"))
         }
         I::TwoResponses => {
@@ -922,13 +857,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             let ok = !inner_empty
                 && valid.len() == 2
                 && pystr::strip(valid[0]) != pystr::strip(valid[1]);
-            (
-                ok,
-                d!(
-                    "{} non-empty responses separated by ******, need 2 different",
-                    valid.len()
-                ),
-            )
+            (ok, d!("{} non-empty responses separated by ******, need 2 different", valid.len()))
         }
         I::RepeatPrompt(p) => {
             let ok = pystr::lower(pystr::strip(value)).starts_with(p.as_str());
@@ -939,20 +868,14 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             let ok = v.ends_with(phrase.as_str());
             (ok, d!("does not end with {phrase:?}"))
         }
-        I::CapitalWordFrequency {
-            frequency,
-            relation,
-        } => {
+        I::CapitalWordFrequency { frequency, relation } => {
             let n = treebank::word_tokenize(&res.punkt, value)
                 .iter()
                 .filter(|w| pystr::is_upper_str(w))
                 .count();
             (
                 relation.holds(n, *frequency),
-                d!(
-                    "{n} all-capital words, need {} {frequency}",
-                    relation.as_str()
-                ),
+                d!("{n} all-capital words, need {} {frequency}", relation.as_str()),
             )
         }
         I::EnglishCapital => {
@@ -987,11 +910,7 @@ pub fn loose_variants(response: &str) -> Vec<String> {
     let n = lines.len();
     let first = join(&lines[1.min(n)..]);
     let last = join(&lines[..n.saturating_sub(1)]);
-    let both = if n >= 2 {
-        join(&lines[1..n - 1])
-    } else {
-        String::new()
-    };
+    let both = if n >= 2 { join(&lines[1..n - 1]) } else { String::new() };
     let nostar = |s: &str| s.replace('*', "");
     vec![
         response.to_string(),
@@ -1060,11 +979,7 @@ pub fn evaluate_one(
     loose: bool,
     detail: bool,
 ) -> Vec<InstructionResult> {
-    let variants = if loose {
-        loose_variants(response)
-    } else {
-        vec![response.to_string()]
-    };
+    let variants = if loose { loose_variants(response) } else { vec![response.to_string()] };
     instructions
         .iter()
         .zip(ids)
@@ -1108,16 +1023,7 @@ pub fn evaluate(
     let items: Vec<(usize, &Sample)> = samples.iter().enumerate().collect();
     Ok(par_map_catch(
         &items,
-        |_, (i, s)| {
-            Ok(evaluate_one(
-                res,
-                &built[*i],
-                &s.instruction_ids,
-                &s.response,
-                loose,
-                detail,
-            ))
-        },
+        |_, (i, s)| Ok(evaluate_one(res, &built[*i], &s.instruction_ids, &s.response, loose, detail)),
         |_, msg| Err(msg),
     ))
 }

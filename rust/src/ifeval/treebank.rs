@@ -75,10 +75,7 @@ fn rules() -> &'static Rules {
 }
 
 fn is_word(c: char) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    let r = R.get_or_init(|| rx(r"^\w$"));
-    let mut buf = [0u8; 4];
-    r.is_match(c.encode_utf8(&mut buf))
+    regex_syntax::is_word_character(c)
 }
 
 /// `(?i)(?<!\w)(\')(?!(?:re|ve|ll|m|t|s|d|n)\b)(?=\w)` -> `' `: an opening single quote.

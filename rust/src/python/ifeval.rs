@@ -78,15 +78,15 @@ fn ifeval_load_resources(
     }
     let res = py.detach(move || {
         // langdetect's `add_profile`: probability = freq / n_words[len - 1] for 1-3-grams.
-        let mut probs: HashMap<String, Vec<(u16, f64)>> = HashMap::new();
+        // Longer "words" can never be looked up (n-grams have 1-3 characters): skipped.
+        let mut probs: HashMap<u64, Vec<(u16, f64)>, langdetect::BuildNgramHasher> =
+            HashMap::default();
         for (l, (freq, nw)) in freqs.iter().zip(&n_words).enumerate() {
             for (word, &f) in freq {
-                let len = word.chars().count();
-                let entry = probs.entry(word.clone()).or_default();
-                if (1..=3).contains(&len) {
-                    if let Some(&n) = nw.get(len - 1) {
-                        entry.push((l as u16, f as f64 / n as f64));
-                    }
+                let cs: Vec<char> = word.chars().collect();
+                let Some(key) = langdetect::pack_ngram(&cs) else { continue };
+                if let Some(&n) = nw.get(cs.len() - 1) {
+                    probs.entry(key).or_default().push((l as u16, f as f64 / n as f64));
                 }
             }
         }
