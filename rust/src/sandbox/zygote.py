@@ -22,9 +22,11 @@ import struct
 import sys
 import time
 
+# Standard-library modules imported once here instead of in every child. Nothing that imports
+# `threading` (queue, logging, ...): its after-fork hook doubles the cost of every fork.
 _PRELOAD = (
     "array abc bisect collections copy dataclasses datetime decimal enum fractions functools "
-    "hashlib heapq io itertools json math numbers operator queue random re statistics string "
+    "hashlib heapq io itertools json math numbers operator random re statistics string "
     "textwrap traceback typing unicodedata"
 ).split()
 for _name in _PRELOAD:
@@ -105,6 +107,11 @@ def _kill_everything(pid):
 
 
 def _rmtree(path):
+    try:
+        os.rmdir(path)  # the common case: the job left its directory empty
+        return
+    except OSError:
+        pass
     # A hostile job may leave read-only directories behind: make them writable first.
     for root, dirs, files in os.walk(path, topdown=True, followlinks=False):
         for d in dirs:
