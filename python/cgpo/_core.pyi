@@ -1,5 +1,7 @@
 """Type stubs for the private Rust extension ``cgpo._core`` (checked with ``mypy.stubtest``)."""
 
+from typing import final
+
 __version__: str
 
 def set_parallelism(enabled: bool) -> None: ...
@@ -7,6 +9,7 @@ def get_parallelism() -> bool: ...
 
 # --- code sandbox (rust/src/python/sandbox.rs) ---------------------------------------------------
 
+@final
 class CodeSandbox:
     def __new__(
         cls,

@@ -70,7 +70,8 @@ CASES = [
     Case(
         "write_outside_workdir",
         "import os\nhit = []\nfor d in {write_dirs!r}:\n    p = os.path.join(d, {probe!r})\n"
-        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n        hit.append(p)\n"
+        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n"
+        "        hit.append(p)\n"
         "    except OSError:\n        pass\nprint('WROTE', hit)\n" + GOOD,
         ("pass",),
     ),
@@ -91,7 +92,8 @@ CASES = [
     Case(
         "read_host_environment",
         "import os\nseen = [repr(dict(os.environ))]\nfor pid in os.listdir('/proc') + "
-        "[str({host_pid})]:\n    try:\n        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
+        "[str({host_pid})]:\n    try:\n"
+        "        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
         "            seen.append(repr(fh.read()))\n    except OSError:\n        pass\n"
         "print('\\n'.join(seen))\n" + GOOD,
         ("pass",),

@@ -12,15 +12,17 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from code_battery import CASES, breaches, make_context, render, zygote_processes  # noqa: E402
+from code_battery import CASES, breaches, make_context, render, zygote_processes
 
-from cgpo.judges import CodeJudge, Sample  # noqa: E402
+from cgpo.judges import CodeJudge, Sample
 
 
 def main() -> None:
     report: dict = {"uid": os.getuid(), "wrong": [], "breaches": []}
     with make_context() as ctx:
-        judge = CodeJudge(timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20, python=sys.executable)
+        judge = CodeJudge(
+            timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20, python=sys.executable
+        )
         report["isolation"] = judge.isolation
         mine = set()
         for case in CASES:

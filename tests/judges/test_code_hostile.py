@@ -61,9 +61,17 @@ def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None
 def test_battery_as_one_parallel_batch(judge: CodeJudge, ctx: dict[str, Any]) -> None:
     samples = [Sample("", render(c, ctx), {"tests": c.tests}) for c in CASES]
     results = judge.explain(samples)
-    wrong = [(c.name, r.reason) for c, r in zip(CASES, results) if r.reason not in c.expected]
+    wrong = [
+        (c.name, r.reason)
+        for c, r in zip(CASES, results, strict=True)
+        if r.reason not in c.expected
+    ]
     assert wrong == []
-    assert [b for c, r in zip(CASES, results) for b in breaches(c, ctx, r.details["stdout"])] == []
+    assert [
+        b
+        for c, r in zip(CASES, results, strict=True)
+        for b in breaches(c, ctx, r.details["stdout"])
+    ] == []
 
 
 @pytest.mark.slow
@@ -83,8 +91,15 @@ def test_battery_unprivileged() -> None:
         pytest.skip(f"/usr/bin/python3 is {version}, the extension is built for this interpreter")
     python_dir = Path(__import__("cgpo").__file__).resolve().parent.parent
     proc = subprocess.run(
-        [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", system_python,
-         str(HERE / "run_code_battery.py"), str(python_dir)],
+        [
+            setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            system_python,
+            str(HERE / "run_code_battery.py"),
+            str(python_dir),
+        ],
         capture_output=True,
         text=True,
         timeout=240,

@@ -249,7 +249,9 @@ impl Prepared {
                 libc::SYS_open_tree,
                 libc::AT_FDCWD,
                 k.path.as_ptr(),
-                OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint,
+                OPEN_TREE_CLONE
+                    | libc::O_CLOEXEC as libc::c_uint
+                    | libc::AT_RECURSIVE as libc::c_uint,
             ) as libc::c_int)?;
         }
         for dir in &self.hide {

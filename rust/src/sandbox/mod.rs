@@ -137,9 +137,10 @@ impl CodeSandbox {
                             if i >= jobs.len() {
                                 break;
                             }
-                            let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                                self.run_one(slot, &jobs[i])
-                            }));
+                            let run =
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    self.run_one(slot, &jobs[i])
+                                }));
                             let exec = run.unwrap_or_else(|p| {
                                 Execution::from_reply(
                                     Reply::sandbox_error(format!(
@@ -277,7 +278,10 @@ mod tests {
             asserts("x = bytearray(10**10)\n", ""),
             Job {
                 program: "print(int(input()) * 2)\n".into(),
-                tests: Tests::Io(vec![("21\n".into(), "42\n".into()), ("1".into(), "3".into())]),
+                tests: Tests::Io(vec![
+                    ("21\n".into(), "42\n".into()),
+                    ("1".into(), "3".into()),
+                ]),
             },
         ];
         if unsafe { libc::geteuid() } == 0 {

@@ -216,7 +216,10 @@ impl Zygote {
         while !buf.is_empty() {
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "zygote unresponsive"));
+                return Err(io::Error::new(
+                    io::ErrorKind::TimedOut,
+                    "zygote unresponsive",
+                ));
             }
             let mut pfd = libc::pollfd {
                 fd,

@@ -61,7 +61,8 @@ mod tests {
 
     #[test]
     fn takes_the_last_python_block() {
-        let c = "Here:\n```python\nx = 1\n```\nand better:\n```py\ndef f():\n    return 2\n```\nbye";
+        let c =
+            "Here:\n```python\nx = 1\n```\nand better:\n```py\ndef f():\n    return 2\n```\nbye";
         assert_eq!(extract_program(c), "def f():\n    return 2\n");
     }
 
