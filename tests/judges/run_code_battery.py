@@ -12,9 +12,9 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from code_battery import CASES, breaches, make_context, render, zygote_processes
+from code_battery import CASES, make_context, run_case, zygote_processes
 
-from cgpo.judges import CodeJudge, Sample
+from cgpo.judges import CodeJudge
 
 
 def main() -> None:
@@ -26,13 +26,11 @@ def main() -> None:
         report["isolation"] = judge.isolation
         mine = set()
         for case in CASES:
-            r = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+            status, detail, found = run_case(judge, case, ctx)
             mine |= set(zygote_processes(os.getuid()))
-            if r.reason not in case.expected:
-                report["wrong"].append([case.name, r.reason, r.details["detail"]])
-            report["breaches"].extend(
-                f"{case.name}: {b}" for b in breaches(case, ctx, r.details["stdout"])
-            )
+            if status not in case.expected:
+                report["wrong"].append([case.name, status, detail])
+            report["breaches"].extend(f"{case.name}: {b}" for b in found)
         report["workers_seen"] = len(mine)
         judge.close()
         report["left_after_close"] = sorted(mine & set(zygote_processes(os.getuid())))
