@@ -192,3 +192,22 @@ def test_broken_humaneval_variants_fail(judge: CodeJudge, variant: str, statuses
     ]
     assert passed == []
     assert {r.reason for r in results} <= statuses
+
+
+@pytest.mark.parametrize("level", ["full", "userns", "minimal"])
+def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
+    if level == "full" and os.geteuid() != 0:
+        pytest.skip("level full needs root")
+    programs = {
+        GOOD: "pass",
+        "def f(x):\n    return x\n": "fail",
+        "import sys\nsys.exit(0)\n": "runtime_error",
+        "while True:\n    pass\n": "timeout",
+        "x = [0] * 10**10\n": "memory",
+        "import os\nos.fork()\n" + GOOD: "pass",
+        "import socket\nsocket.socket()\n" + GOOD: "runtime_error",
+    }
+    with CodeJudge(timeout_s=1.0, isolation=level) as j:
+        assert j.isolation == level
+        results = j.explain([Sample("", p, {"tests": TESTS}) for p in programs])
+    assert [r.reason for r in results] == list(programs.values())
