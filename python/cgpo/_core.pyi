@@ -78,6 +78,7 @@ def ifeval_word_tokenize(resources: IfevalResources, texts: list[str]) -> list[l
 def ifeval_instruction_ids() -> list[str]: ...
 # --- code sandbox (rust/src/python/sandbox.rs) ---------------------------------------------------
 
+@final
 class CodeSandbox:
     def __new__(
         cls,

@@ -32,6 +32,8 @@ class Case:
     program: str
     expected: tuple[str, ...]
     tests: str = TESTS
+    #: Run FOLLOWUP next on the same worker: it must pass and find nothing this case planted.
+    followup: bool = False
 
 
 CASES = [
@@ -70,7 +72,8 @@ CASES = [
     Case(
         "write_outside_workdir",
         "import os\nhit = []\nfor d in {write_dirs!r}:\n    p = os.path.join(d, {probe!r})\n"
-        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n        hit.append(p)\n"
+        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n"
+        "        hit.append(p)\n"
         "    except OSError:\n        pass\nprint('WROTE', hit)\n" + GOOD,
         ("pass",),
     ),
@@ -91,7 +94,8 @@ CASES = [
     Case(
         "read_host_environment",
         "import os\nseen = [repr(dict(os.environ))]\nfor pid in os.listdir('/proc') + "
-        "[str({host_pid})]:\n    try:\n        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
+        "[str({host_pid})]:\n    try:\n"
+        "        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
         "            seen.append(repr(fh.read()))\n    except OSError:\n        pass\n"
         "print('\\n'.join(seen))\n" + GOOD,
         ("pass",),
@@ -168,11 +172,44 @@ CASES = [
         ("runtime_error", "memory", "timeout"),
     ),
     Case(
+        "plant_files_and_ipc_for_the_next_job",
+        "import os\nfor p in ('/tmp/' + {probe!r}, {probe!r}, '../' + {probe!r}):\n    try:\n"
+        "        open(p, 'w').write('x')\n    except OSError:\n        pass\n"
+        "for d in ('/tmp', '.'):\n    try:\n        os.chmod(d, 0)\n    except OSError:\n"
+        "        pass\nos.system('ipcmk -M 4096 -Q 2>/dev/null')\n" + GOOD,
+        ("pass",),
+        followup=True,
+    ),
+    Case(
         "close_stdout_and_stderr",
         "import os, sys\nsys.stdout.close()\nos.close(1)\nos.close(2)\n" + GOOD,
         ("pass",),
     ),
 ]
+
+
+FOLLOWUP = (
+    "import os, sys\nfor root, dirs, files in os.walk('/tmp'):\n    if {probe!r} in files:\n"
+    "        print('PLANTED', root)\nsys.stdout.flush()\nos.system('ipcs -m -q 2>/dev/null')\n"
+    + GOOD
+)
+
+
+def run_case(judge: Any, case: Case, ctx: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """Runs a case (and its follow-up); returns its status, detail and breaches."""
+    from cgpo.judges import Sample
+
+    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    found = breaches(case, ctx, result.details["stdout"])
+    if case.followup:
+        # One-sample calls always run on the first worker: the same zygote as the case.
+        program = FOLLOWUP.format(probe=ctx["probe"])
+        after = judge.explain([Sample("", program, {"tests": TESTS})])[0]
+        if after.reason != "pass":
+            found.append(f"the next job got {after.reason}: {after.details['detail']}")
+        if "PLANTED" in after.details["stdout"] or "0x" in after.details["stdout"]:
+            found.append(f"the next job saw what this one left: {after.details['stdout']!r}")
+    return result.reason, result.details["detail"], found
 
 
 @contextmanager
@@ -255,7 +292,10 @@ def breaches(case: Case, ctx: dict[str, Any], stdout: str) -> list[str]:
         found.append("read the host's secret environment variable")
     if "root:" in stdout:
         found.append("read /etc/shadow")
-    found.extend(f"left process {pid} running" for pid in leftover_processes(ctx["marker"]))
+    found.extend(
+        f"left process {pid} running: {_cmdline(str(pid))[:80]!r} {_state(str(pid))}"
+        for pid in leftover_processes(ctx["marker"])
+    )
     return found
 
 
@@ -265,6 +305,15 @@ def _cmdline(pid: str) -> bytes:
             return fh.read()
     except OSError:
         return b""
+
+
+def _state(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return f"state={fields[0]} ppid={fields[1]}"
+    except OSError:
+        return "gone"
 
 
 def _real_uid(pid: str) -> int:

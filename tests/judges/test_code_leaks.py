@@ -45,8 +45,9 @@ def run_many(n: int) -> None:
     before_fds, before_tmp = open_fds(), temp_entries()
     with CodeJudge(timeout_s=5.0) as judge:
         first = None
-        samples = [Sample("", programs[i % len(programs)], {"tests": "assert f(1) == 2"})
-                   for i in range(n)]
+        samples = [
+            Sample("", programs[i % len(programs)], {"tests": "assert f(1) == 2"}) for i in range(n)
+        ]
         for start in range(0, n, 500):
             verdicts = judge.judge(samples[start : start + 500])
             expected = [

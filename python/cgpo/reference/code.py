@@ -238,7 +238,7 @@ class CodeJudge(BaseJudge):
                     env={"PATH": "/usr/bin:/bin", "LC_ALL": "C.UTF-8"},
                     pass_fds=(job_r, rep_w),
                     start_new_session=True,
-                    preexec_fn=self._limits,  # noqa: PLW1509 - single-threaded use
+                    preexec_fn=self._limits,
                 )
             finally:
                 os.close(job_r)

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use super::to_py_err;
+use super::{guard, to_py_err};
 use crate::error::CoreError;
 use crate::sandbox::{program, CodeSandbox, Isolation, Job, SandboxConfig, Tests};
 
@@ -67,9 +67,12 @@ impl PyCodeSandbox {
             isolation,
         };
         let timeout = Duration::from_secs_f64(timeout_s);
-        let inner = py
-            .detach(|| CodeSandbox::new(cfg, timeout, excerpt_bytes))
-            .map_err(|e| to_py_err(CoreError::Internal(e.to_string())))?;
+        let inner = py.detach(|| {
+            guard(|| {
+                CodeSandbox::new(cfg, timeout, excerpt_bytes)
+                    .map_err(|e| CoreError::Internal(format!("sandbox: {e}")))
+            })
+        })?;
         Ok(PyCodeSandbox { inner })
     }
 

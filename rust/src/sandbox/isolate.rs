@@ -389,7 +389,8 @@ const AUDIT_ARCH: u32 = 0xC000_00B7;
 const CLONE_NEW_MASK: u32 = 0x7E02_0000;
 
 /// System calls that fail with EPERM: the network (socket; socketpair stays, it reaches nothing),
-/// other processes' memory, namespaces and mounts, and kernel facilities no test needs.
+/// other processes' memory, namespaces and mounts, IPC objects, and kernel facilities no test
+/// needs.
 fn denied_syscalls() -> Vec<libc::c_long> {
     let mut v = vec![
         libc::SYS_socket,
@@ -439,6 +440,20 @@ fn denied_syscalls() -> Vec<libc::c_long> {
         libc::SYS_vhangup,
         libc::SYS_quotactl,
         libc::SYS_process_madvise,
+        // System V and POSIX IPC objects outlive the job in the worker's IPC namespace: a job
+        // could leave messages for the next one.
+        libc::SYS_shmget,
+        libc::SYS_shmat,
+        libc::SYS_shmctl,
+        libc::SYS_msgget,
+        libc::SYS_msgsnd,
+        libc::SYS_msgrcv,
+        libc::SYS_msgctl,
+        libc::SYS_semget,
+        libc::SYS_semop,
+        libc::SYS_semtimedop,
+        libc::SYS_semctl,
+        libc::SYS_mq_open,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([libc::SYS_iopl, libc::SYS_ioperm]);

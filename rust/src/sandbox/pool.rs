@@ -345,20 +345,31 @@ impl Pool {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let mut run = |req: &Request<'_>| -> Reply {
-            if guard.is_none() {
-                match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs) {
-                    Ok(z) => *guard = Some(z),
-                    Err(e) => return Reply::sandbox_error(format!("worker failed to start: {e}")),
+            // A zygote that died between requests (it exits when it cannot clean up after a
+            // job) is replaced and the request retried once; a fresh zygote is not retried.
+            for attempt in 0..2 {
+                let fresh = guard.is_none();
+                if fresh {
+                    match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs) {
+                        Ok(z) => *guard = Some(z),
+                        Err(e) => {
+                            return Reply::sandbox_error(format!("worker failed to start: {e}"))
+                        }
+                    }
+                }
+                let z = guard.as_mut().expect("just started");
+                match z.request(req) {
+                    Ok(reply) => return reply,
+                    Err(e) => {
+                        *guard = None;
+                        let broken_before_reply = e.kind() != io::ErrorKind::TimedOut;
+                        if fresh || attempt == 1 || !broken_before_reply {
+                            return Reply::sandbox_error(format!("worker failed: {e}; restarted"));
+                        }
+                    }
                 }
             }
-            let z = guard.as_mut().expect("just started");
-            match z.request(req) {
-                Ok(reply) => reply,
-                Err(e) => {
-                    *guard = None;
-                    Reply::sandbox_error(format!("worker failed: {e}; restarted"))
-                }
-            }
+            unreachable!("the loop returns")
         };
         f(&mut run)
     }

@@ -22,9 +22,11 @@ import struct
 import sys
 import time
 
+# Standard-library modules imported once here instead of in every child. Nothing that imports
+# `threading` (queue, logging, ...): its after-fork hook doubles the cost of every fork.
 _PRELOAD = (
     "array abc bisect collections copy dataclasses datetime decimal enum fractions functools "
-    "hashlib heapq io itertools json math numbers operator queue random re statistics string "
+    "hashlib heapq io itertools json math numbers operator random re statistics string "
     "textwrap traceback typing unicodedata"
 ).split()
 for _name in _PRELOAD:
@@ -86,7 +88,8 @@ def _kill_everything(pid):
     so one pass cannot miss a fork bomb's newest child. Outside a PID namespace (fallback mode)
     kill(-1) would hit the whole machine, so there only the job's process group is killed.
     """
-    for _ in range(1000):
+    pause = 0.0001
+    while True:
         try:
             if IS_INIT:
                 os.kill(-1, signal.SIGKILL)
@@ -101,11 +104,24 @@ def _kill_everything(pid):
                     break
         except ChildProcessError:
             return
-        time.sleep(0.001)
+        # Killed processes still tearing down; should this never end, Rust's backstop kills
+        # the whole zygote (and its namespace) instead.
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
 
 
 def _rmtree(path):
-    # A hostile job may leave read-only directories behind: make them writable first.
+    try:
+        os.rmdir(path)  # the common case: the job left its directory empty
+        return
+    except OSError:
+        pass
+    # A hostile job may leave unreadable or read-only directories behind (at level userns the
+    # zygote has no capability to override modes): make them accessible first.
+    try:
+        os.chmod(path, 0o700, follow_symlinks=False)
+    except OSError:
+        pass
     for root, dirs, files in os.walk(path, topdown=True, followlinks=False):
         for d in dirs:
             try:
@@ -133,6 +149,22 @@ def _rmtree(path):
         pass
 
 
+def _wipe(root):
+    """Removes everything under the work root: whatever a job managed to create there (its own
+    directory, or at level userns anything in the private /tmp) must not reach the next job."""
+    os.chmod(root, 0o755)
+    with os.scandir(root) as entries:
+        names = [e.path for e in entries]
+    for path in names:
+        if os.path.isdir(path) and not os.path.islink(path):
+            _rmtree(path)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def _open_unlinked(path, data=b""):
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     if data:
@@ -148,6 +180,8 @@ def _serve_one(counter):
     timeout = int(fields[1]) / 1000.0
     program, tests, entry, stdin = fields[2], fields[3], fields[4], fields[5]
     nonce = os.urandom(16).hex().encode()
+    # A previous job may have changed the work root's mode (at level userns it owns it).
+    os.chmod(WORK_ROOT, 0o755)
     wdir = os.path.join(WORK_ROOT, f"job{counter}")
     os.mkdir(wdir, 0o700)
     if UID >= 0:
@@ -198,11 +232,19 @@ def _serve_one(counter):
     for fd in (out_fd, err_fd, in_fd):
         if fd is not None:
             os.close(fd)
-    _rmtree(wdir)
+    try:
+        _wipe(WORK_ROOT)
+        dirty = any(True for _ in os.scandir(WORK_ROOT))
+    except OSError:
+        dirty = True
     st, detail = _verdict(mode, report, status, timed_out, stderr, timeout)
     _write_frame(
         [st.encode(), detail.encode("utf-8", "replace"), stdout, stderr, b"%d" % (elapsed * 1e6)]
     )
+    if dirty:
+        # Something the job left could not be removed: end this zygote (its private /tmp goes
+        # with it) rather than let the next job see it; Rust starts a fresh one.
+        os._exit(0)
 
 
 def _read_report(fd, nonce):
