@@ -5,6 +5,7 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+from cgpo.judges.math import MathJudge
 from cgpo.trainer.config import CGPOConfig, Task
 
 __all__ = [
@@ -14,6 +15,7 @@ __all__ = [
     "ConfigError",
     "InvalidInputError",
     "JudgeInternalError",
+    "MathJudge",
     "Task",
     "__version__",
 ]

@@ -6,6 +6,8 @@
 
 pub mod batch;
 pub mod error;
+pub mod selection;
+pub mod math;
 pub mod verdict;
 
 #[cfg(feature = "python")]

@@ -12,12 +12,14 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.math import MathJudge
 
 __all__ = [
     "BaseJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",
+    "MathJudge",
     "Sample",
     "Verdict",
     "as_reward_function",

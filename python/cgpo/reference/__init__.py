@@ -4,4 +4,6 @@ Written for clarity, not speed: the property tests check that the Rust judges gi
 verdicts, and the benchmarks measure how much faster the Rust ones are.
 """
 
-__all__: list[str] = []
+from cgpo.reference.math import MathJudge
+
+__all__: list[str] = ["MathJudge"]

@@ -25,7 +25,7 @@ def judge_types() -> list[str]:
     """The judge ``type`` names the registry knows."""
     from cgpo.judges import registry
 
-    return sorted(registry.available())
+    return sorted(registry.JUDGES)
 
 
 def check_task_judges(task: Task) -> list[str]:
@@ -56,12 +56,22 @@ def build_judges(task: Task) -> list[Any]:
             from cgpo.judges import registry
 
             try:
-                out.append(registry.create(dict(spec)))
+                out.append(_create(registry, dict(spec)))
             except CgpoError as e:
                 raise ConfigError(f"task {task.name!r}.judges[{i}]: {e}") from None
         else:
             out.append(spec)
     return out
+
+
+def _create(registry: Any, spec: dict[str, Any]) -> Any:
+    create = getattr(registry, "create", None)
+    if create is not None:  # a registry that takes whole config entries
+        return create(spec)
+    extra = sorted(set(spec) - {"type"})
+    if extra:
+        raise ConfigError(f"judge {spec['type']!r} takes no settings, got {', '.join(extra)}")
+    return registry.make_judge(spec["type"])
 
 
 def build_mixture(task: Task, members: Sequence[Any]) -> Any:

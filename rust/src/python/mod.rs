@@ -11,6 +11,9 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 
+mod selection;
+mod math;
+
 use crate::batch::panic_message;
 use crate::error::CoreError;
 use crate::verdict::Outcome;
@@ -63,5 +66,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(set_parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(get_parallelism, m)?)?;
+    selection::register(m)?;
+    math::register(m)?;
     Ok(())
 }
