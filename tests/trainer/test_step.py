@@ -69,7 +69,6 @@ def test_crpg_skips_error_rows(tiny_model, tiny_tokenizer):
 
 
 def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
-    pytest.importorskip("cgpo.selection")
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft", kl_max=10.0)
     # satisfied: rows 0 and 1; the highest reward among them is row 1
     before, after = _one_step(task, tiny_model, tiny_tokenizer, verdicts=[1, 1, 0, 0],
@@ -80,7 +79,6 @@ def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
 
 
 def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
-    pytest.importorskip("cgpo.selection")
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft")
     r = _rollout(tiny_tokenizer)
     scored = ScoredRollout(r, np.array([0, 0, 0, 0]), np.ones(4), np.zeros(4), np.array([True]))
@@ -96,7 +94,6 @@ def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
 
 
 def test_codpo_moves_chosen_above_rejected(tiny_model, tiny_tokenizer):
-    pytest.importorskip("cgpo.selection")
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="codpo", beta=0.5, lam=0.0)
     # chosen: highest reward among satisfied = row 0; rejected: lowest among violated = row 3
     before, after = _one_step(task, tiny_model, tiny_tokenizer, verdicts=[1, 1, 0, 0],

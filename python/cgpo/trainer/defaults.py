@@ -192,7 +192,7 @@ def default_tasks() -> list[Task]:
              kl_max=10.0, samples_per_prompt=4, prompts_per_step=2, weight=1.0,
              generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
              metadata_columns=["answer"]),
-        Task(name="instructions", data="builtin:instructions", judges=[{"type": "instruction"}],
+        Task(name="instructions", data="builtin:instructions", judges=[{"type": "instructions"}],
              optimizer="crraft", kl_max=10.0, samples_per_prompt=4, prompts_per_step=2,
              weight=1.0,
              generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
@@ -282,7 +282,7 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
         good, bad = _follow(iid, kwargs, _reference_text(topic))
         pairs.append({"messages": [{"role": "user", "content": f"{topic} {text}"}],
                       "chosen": good,
-                      "rejected": bad, "kind": "instruction",
+                      "rejected": bad, "kind": "instructions",
                       "instruction_id_list": [iid], "kwargs": [kwargs]})
     for row in humaneval_rows(held_out=True):
         sol = row["canonical_solution"]
@@ -295,22 +295,19 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
 
 
 def _judge_verified(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from cgpo.errors import ConfigError
     from cgpo.judges.base import Sample, Verdict
+    from cgpo.trainer.judging import REQUIRED_METADATA, create_judge
 
-    try:
-        from cgpo.judges import registry
-    except ImportError:
-        return pairs
-    meta_keys = {"math": ["answer"], "instruction": ["instruction_id_list", "kwargs"],
-                 "code": ["tests", "entry_point"]}
     kept: list[dict[str, Any]] = []
-    for kind, keys in meta_keys.items():
+    for kind in ("math", "instructions", "code"):
         group = [p for p in pairs if p["kind"] == kind]
         try:
-            judge = registry.create({"type": kind})
-        except Exception:  # that judge is not installed: keep its pairs unverified
+            judge = create_judge({"type": kind})
+        except ConfigError:  # that judge is not part of this installation: keep its pairs
             kept.extend(group)
             continue
+        keys = REQUIRED_METADATA[kind]
 
         def sample(p: dict[str, Any], text: str, keys: Sequence[str] = keys) -> Sample:
             return Sample(p["messages"][-1]["content"], text, {k: p[k] for k in keys})

@@ -16,7 +16,7 @@ from cgpo.trainer.config import Task
 # them here lets a bad config fail before a model is loaded).
 REQUIRED_METADATA: dict[str, tuple[str, ...]] = {
     "math": ("answer",),
-    "instruction": ("instruction_id_list", "kwargs"),
+    "instructions": ("instruction_id_list", "kwargs"),
     "code": ("tests", "entry_point"),
 }
 
@@ -25,7 +25,8 @@ def judge_types() -> list[str]:
     """The judge ``type`` names the registry knows."""
     from cgpo.judges import registry
 
-    return sorted(registry.JUDGES)
+    available = getattr(registry, "available_judges", None)
+    return sorted(available() if available is not None else registry.JUDGES)
 
 
 def check_task_judges(task: Task) -> list[str]:
@@ -53,10 +54,8 @@ def build_judges(task: Task) -> list[Any]:
     out = []
     for i, spec in enumerate(task.judges):
         if isinstance(spec, Mapping):
-            from cgpo.judges import registry
-
             try:
-                out.append(_create(registry, dict(spec)))
+                out.append(create_judge(dict(spec)))
             except CgpoError as e:
                 raise ConfigError(f"task {task.name!r}.judges[{i}]: {e}") from None
         else:
@@ -64,8 +63,11 @@ def build_judges(task: Task) -> list[Any]:
     return out
 
 
-def _create(registry: Any, spec: dict[str, Any]) -> Any:
-    create = getattr(registry, "create", None)
+def create_judge(spec: dict[str, Any]) -> Any:
+    """One judge from a config entry ``{"type": name, **options}``, through the registry."""
+    from cgpo.judges import registry
+
+    create = getattr(registry, "create_judge", None)
     if create is not None:  # a registry that takes whole config entries
         return create(spec)
     extra = sorted(set(spec) - {"type"})

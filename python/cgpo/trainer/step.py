@@ -117,11 +117,9 @@ def task_loss(
             log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(1)
         log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
         stats["kl"] = float(log_ratio.mean())
-        picked = np.asarray(
-            selection.crraft_select(groups, rewards, satisfied, log_ratio, task.kl_max),
-            dtype=np.int64,
-        )
-        group_order = np.unique(groups)  # selection reports groups in ascending id order
+        sel_groups = selection.crraft_select(groups, rewards, satisfied, log_ratio, task.kl_max)
+        group_order = np.asarray(sel_groups.groups, dtype=np.int64)
+        picked = np.asarray(sel_groups.selected, dtype=np.int64)
         rows = picked[picked >= 0]
         fallback = [int(g) for g, p in zip(group_order, picked, strict=True)
                     if p < 0 and scored.baseline_satisfied[int(g)]]
@@ -147,9 +145,9 @@ def task_loss(
 
     from cgpo.losses import codpo_loss
 
-    chosen, rejected = (
-        np.asarray(a, dtype=np.int64) for a in selection.codpo_pairs(groups, rewards, satisfied)
-    )
+    pairs = selection.codpo_pairs(groups, rewards, satisfied)
+    chosen = np.asarray(pairs.chosen, dtype=np.int64)
+    rejected = np.asarray(pairs.rejected, dtype=np.int64)
     ok = (chosen >= 0) & (rejected >= 0)
     stats["pairs"] = float(ok.sum())
     if not ok.any():

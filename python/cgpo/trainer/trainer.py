@@ -231,11 +231,11 @@ class CGPOTrainer:
         k = task.samples_per_prompt
 
         t0 = time.perf_counter()
-        before = [_stats(m) for m in run.members]
+        before = _member_counts(run)
         samples = [Sample(records[j // k].prompt, text, records[j // k].metadata)
                    for j, text in enumerate(rollout.texts)]
         verdicts = np.array([int(v) for v in run.mixture.judge(samples)], dtype=np.int64)
-        after = [_stats(m) for m in run.members]
+        after = _member_counts(run)
         t_judge = time.perf_counter() - t0
 
         t0 = time.perf_counter()
@@ -278,11 +278,11 @@ class CGPOTrainer:
             "time_task": total,
             "judge_time_share": t_judge / total if total > 0 else 0.0,
         }
-        for name, b, a in zip(run.member_names, before, after, strict=True):
-            if a is not None and b is not None:
-                n = a.total - b.total
-                rec[f"judge/{name}/pass_rate"] = (a.satisfied - b.satisfied) / n if n else None
-                rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
+        for name, a in after.items():
+            b = before[name]
+            n = a.total - b.total
+            rec[f"judge/{name}/pass_rate"] = (a.satisfied - b.satisfied) / n if n else None
+            rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
         rec.update(stats)
         return rec
 
@@ -436,6 +436,14 @@ class CGPOTrainer:
         self.tokenizer.save_pretrained(str(path))
 
 
-def _stats(judge: Any) -> Any:
-    s = getattr(judge, "stats", None)
-    return copy.copy(s) if s is not None and hasattr(s, "total") else None
+def _member_counts(run: _TaskRun) -> dict[str, Any]:
+    """Cumulative verdict counts per member judge (the mixture keeps them; a member judge that
+    is a plain ``BaseJudge`` keeps its own)."""
+    per_member = getattr(run.mixture, "member_stats", None)
+    if per_member is not None:
+        return {n: copy.copy(s) for n, s in per_member.items()}
+    return {
+        n: copy.copy(m.stats)
+        for n, m in zip(run.member_names, run.members, strict=True)
+        if hasattr(getattr(m, "stats", None), "total")
+    }
