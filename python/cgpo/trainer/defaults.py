@@ -10,7 +10,7 @@ Everything is built offline from what the installed packages ship:
   tests (metadata ``tests`` and ``entry_point``). The first 100 are prompts; the other 64 are held
   out for the reward model's training pairs.
 
-The reward model is SmolLM2-135M-Instruct cut to its first 6 layers with a scalar head, trained
+The reward model is SmolLM2-135M-Instruct cut to its first 2 layers with a scalar head, trained
 once with :func:`cgpo.trainer.rewards.train_reward_model` (Bradley-Terry) on preference pairs
 derived offline by :func:`default_preference_pairs`, and cached under ``$CGPO_CACHE``.
 """
@@ -38,7 +38,7 @@ CODE_SYSTEM = (
 )
 # Held-out problems feed the reward model; the task uses the others.
 HUMANEVAL_TASK_PROBLEMS = 100
-REWARD_MODEL_LAYERS = 6
+REWARD_MODEL_LAYERS = 2
 REWARD_MODEL_VERSION = "default-bt-v1"
 
 _NAMES = ["Ava", "Ben", "Chloe", "Dan", "Emma", "Finn", "Grace", "Hugo", "Ivy", "Jack", "Lena",
@@ -256,12 +256,12 @@ def _follow(iid: str, kwargs: dict[str, Any], text: str) -> tuple[str, str]:
 def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     """Preference pairs for the default reward model, derived offline (no model involved).
 
-    - math: 160 fresh problems (another seed than the task's); chosen = a short worked solution
+    - math: 64 fresh problems (another seed than the task's); chosen = a short worked solution
       ending in the exact answer in ``\\boxed{}``; rejected = the same with a wrong number, or an
       answer without the box.
     - instructions: every topic x instruction; chosen = a reference text transformed to follow
       the instruction (lowercased, quoted, given a title...); rejected = the text ignoring it.
-    - code: the 64 held-out HumanEval problems; chosen = the canonical solution; rejected = the
+    - code: 32 of the held-out HumanEval problems; chosen = the canonical solution; rejected = the
       signature and docstring with ``pass`` (or ``return None``) as the body.
 
     Where the rule judges are installed, every pair is checked with them (chosen satisfied,
@@ -270,7 +270,7 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     """
     rng = random.Random(seed)
     pairs: list[dict[str, Any]] = []
-    for row in math_rows(160, seed=seed):
+    for row in math_rows(64, seed=seed):
         ans = int(row["answer"])
         wrong = ans + rng.choice([-3, -2, -1, 1, 2, 5, 10])
         steps = "Let me work it out step by step from the numbers in the problem."
@@ -284,7 +284,7 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
                       "chosen": good,
                       "rejected": bad, "kind": "instructions",
                       "instruction_id_list": [iid], "kwargs": [kwargs]})
-    for row in humaneval_rows(held_out=True):
+    for row in humaneval_rows(held_out=True)[:32]:
         sol = row["canonical_solution"]
         prompt_part = sol[: len(sol) - len(sol.split('"""')[-1])] if '"""' in sol else sol
         body = "    pass\n" if rng.random() < 0.5 else "    return None\n"
@@ -345,8 +345,8 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
     pairs = [PreferencePair(p["messages"], p["chosen"], p["rejected"]) for p in pairs_raw]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    train_reward_model(rm, tokenizer, pairs, epochs=2, learning_rate=5e-5, batch_size=8,
-                       max_length=384, seed=0, output_dir=path, log=log)
+    train_reward_model(rm, tokenizer, pairs, epochs=2, learning_rate=1e-4, batch_size=8,
+                       max_length=256, seed=0, output_dir=path, log=log)
     (path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs_raw))
     return path
 
