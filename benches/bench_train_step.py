@@ -39,13 +39,26 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
     from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
 
     model, tok = load_smollm2(dtype=torch.float32)
-    task = Task(name="math", data=_prompts(args.prompts * args.steps), judges=[{"type": "math"}],
-                optimizer="crpg", samples_per_prompt=args.k, prompts_per_step=args.prompts,
-                generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
-                metadata_columns=["answer"])
+    task = Task(
+        name="math",
+        data=_prompts(args.prompts * args.steps),
+        judges=[{"type": "math"}],
+        optimizer="crpg",
+        samples_per_prompt=args.k,
+        prompts_per_step=args.prompts,
+        generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
+        metadata_columns=["answer"],
+    )
     with tempfile.TemporaryDirectory() as out:
-        config = CGPOConfig(tasks=[task], max_steps=args.steps, save_steps=0, output_dir=out,
-                            progress_bar=False, tensorboard=False, learning_rate=1e-6)
+        config = CGPOConfig(
+            tasks=[task],
+            max_steps=args.steps,
+            save_steps=0,
+            output_dir=out,
+            progress_bar=False,
+            tensorboard=False,
+            learning_rate=1e-6,
+        )
         trainer = CGPOTrainer(model, tok, config=config, log=lambda s: None)
         records = []
         for _ in range(args.steps):
@@ -106,23 +119,45 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as out:
         cfg = GRPOConfig(
-            output_dir=out, use_cpu=True, bf16=False, fp16=False, max_steps=args.steps,
-            per_device_train_batch_size=args.prompts * args.k, num_generations=args.k,
-            gradient_accumulation_steps=1, max_completion_length=args.tokens, temperature=1.0,
-            learning_rate=1e-6, beta=0.04, report_to="none", save_strategy="no",
-            logging_steps=1, dataloader_num_workers=0, shuffle_dataset=False,
+            output_dir=out,
+            use_cpu=True,
+            bf16=False,
+            fp16=False,
+            max_steps=args.steps,
+            per_device_train_batch_size=args.prompts * args.k,
+            num_generations=args.k,
+            gradient_accumulation_steps=1,
+            max_completion_length=args.tokens,
+            temperature=1.0,
+            learning_rate=1e-6,
+            beta=0.04,
+            report_to="none",
+            save_strategy="no",
+            logging_steps=1,
+            dataloader_num_workers=0,
+            shuffle_dataset=False,
         )
         trainer = GRPOTrainer(
-            model=model, processing_class=tok, args=cfg, train_dataset=ds,
-            reward_funcs=[as_reward_function(create_judge({"type": "math"}),
-                                             metadata_columns=["answer"]), rm_reward],
+            model=model,
+            processing_class=tok,
+            args=cfg,
+            train_dataset=ds,
+            reward_funcs=[
+                as_reward_function(create_judge({"type": "math"}), metadata_columns=["answer"]),
+                rm_reward,
+            ],
             callbacks=[Timer()],
         )
         trainer.train()
     steady = times[1:] or times
     step = sum(steady) / len(steady)
-    return {"trainer": "trl GRPOTrainer", "step_s": step, "steps_per_s": 1.0 / step,
-            "first_step_s": times[0], "peak_rss_gib": _peak_rss_gib()}
+    return {
+        "trainer": "trl GRPOTrainer",
+        "step_s": step,
+        "steps_per_s": 1.0 / step,
+        "first_step_s": times[0],
+        "peak_rss_gib": _peak_rss_gib(),
+    }
 
 
 def main() -> None:
@@ -144,28 +179,55 @@ def main() -> None:
     default_reward_model("cpu")  # trained once and cached before timing anything
     results = []
     for which in [args.only] if args.only else ["cgpo", "trl"]:
-        cmd = [sys.executable, __file__, "--worker", which, "--prompts", str(args.prompts),
-               "--k", str(args.k), "--tokens", str(args.tokens), "--steps", str(args.steps)]
+        cmd = [
+            sys.executable,
+            __file__,
+            "--worker",
+            which,
+            "--prompts",
+            str(args.prompts),
+            "--k",
+            str(args.k),
+            "--tokens",
+            str(args.tokens),
+            "--steps",
+            str(args.steps),
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, env=os.environ, check=False)
         lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
         if proc.returncode != 0 or not lines:
             sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
             raise SystemExit(f"{which} worker failed ({proc.returncode})")
-        results.append(json.loads(lines[-1][len("RESULT "):]))
-    print(f"\nsetup: SmolLM2-135M-Instruct fp32 CPU, {args.prompts} prompts x {args.k} samples x "
-          f"{args.tokens} tokens, {args.steps} steps (mean of steps after the first), "
-          f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}\n")
+        results.append(json.loads(lines[-1][len("RESULT ") :]))
+    print(
+        f"\nsetup: SmolLM2-135M-Instruct fp32 CPU, {args.prompts} prompts x {args.k} samples x "
+        f"{args.tokens} tokens, {args.steps} steps (mean of steps after the first), "
+        f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}\n"
+    )
     print("| trainer | s/step | steps/s | peak RSS (GiB) |")
     print("|---|---|---|---|")
     for r in results:
-        print(f"| {r['trainer']} | {r['step_s']:.1f} | {r['steps_per_s']:.4f} | "
-              f"{r['peak_rss_gib']:.2f} |")
+        print(
+            f"| {r['trainer']} | {r['step_s']:.1f} | {r['steps_per_s']:.4f} | "
+            f"{r['peak_rss_gib']:.2f} |"
+        )
     for r in results:
         if r["trainer"] == "cgpo":
-            print("\ncgpo step split (s): " + ", ".join(
-                f"{k[:-2]} {r[k]:.2f}" for k in ("generation_s", "baseline_s", "judges_s",
-                                                 "reward_model_s", "update_s", "optimizer_s")
-            ) + f"; judges' share {100 * r['judge_share']:.2f}%")
+            print(
+                "\ncgpo step split (s): "
+                + ", ".join(
+                    f"{k[:-2]} {r[k]:.2f}"
+                    for k in (
+                        "generation_s",
+                        "baseline_s",
+                        "judges_s",
+                        "reward_model_s",
+                        "update_s",
+                        "optimizer_s",
+                    )
+                )
+                + f"; judges' share {100 * r['judge_share']:.2f}%"
+            )
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -26,9 +26,20 @@ def test_plot_writes_a_png(tmp_path):
     with (tmp_path / "metrics.jsonl").open("w") as f:
         for step in (1, 2, 3):
             for task in ("math", "code"):
-                f.write(json.dumps({"step": step, "task": task, "reward": 0.1 * step,
-                                    "calibrated_reward": 0.5, "satisfied": 0.25 * step,
-                                    "kl": 0.01 * step, "judge/math/pass_rate": 0.3}) + "\n")
+                f.write(
+                    json.dumps(
+                        {
+                            "step": step,
+                            "task": task,
+                            "reward": 0.1 * step,
+                            "calibrated_reward": 0.5,
+                            "satisfied": 0.25 * step,
+                            "kl": 0.01 * step,
+                            "judge/math/pass_rate": 0.3,
+                        }
+                    )
+                    + "\n"
+                )
     out = plot_run(tmp_path)
     assert out == tmp_path / "curves.png"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -1,4 +1,4 @@
-"""Reward models: Bradley-Terry training on a tiny model, the HF checkpoint round trip, callables."""
+"""Reward models: Bradley-Terry training on a tiny model, checkpoint round trip, callables."""
 
 from __future__ import annotations
 
@@ -33,19 +33,34 @@ def test_bradley_terry_training_learns_the_preference_and_saves_a_checkpoint(tmp
     pairs = _pairs()
     prompts = [p.prompt for p in pairs]
     scorer = HFRewardModel(rm, tok)
-    before = sum(c > r for c, r in zip(scorer.score(prompts, [p.chosen for p in pairs]),
-                                       scorer.score(prompts, [p.rejected for p in pairs]),
-                                       strict=True))
-    stats = train_reward_model(rm, tok, pairs, epochs=10, learning_rate=1e-2, batch_size=4,
-                               seed=0, output_dir=tmp_path / "rm")
+    before = sum(
+        c > r
+        for c, r in zip(
+            scorer.score(prompts, [p.chosen for p in pairs]),
+            scorer.score(prompts, [p.rejected for p in pairs]),
+            strict=True,
+        )
+    )
+    stats = train_reward_model(
+        rm,
+        tok,
+        pairs,
+        epochs=10,
+        learning_rate=1e-2,
+        batch_size=4,
+        seed=0,
+        output_dir=tmp_path / "rm",
+    )
     assert stats["accuracy"] == 1.0 and stats["loss"] < 0.3
     assert before == 0  # it had everything to learn
     loaded = HFRewardModel.from_pretrained(tmp_path / "rm")
     chosen = loaded.score(prompts, [p.chosen for p in pairs])
     rejected = loaded.score(prompts, [p.rejected for p in pairs])
     assert all(c > r for c, r in zip(chosen, rejected, strict=True))
-    torch.testing.assert_close(torch.tensor(chosen),
-                               torch.tensor(HFRewardModel(rm, tok).score(prompts, [p.chosen for p in pairs])))
+    torch.testing.assert_close(
+        torch.tensor(chosen),
+        torch.tensor(HFRewardModel(rm, tok).score(prompts, [p.chosen for p in pairs])),
+    )
 
 
 def test_score_does_not_depend_on_batch_padding(tmp_path):
@@ -53,8 +68,10 @@ def test_score_does_not_depend_on_batch_padding(tmp_path):
     scorer = HFRewardModel(reward_model_from_causal_lm(make_model(tok), seed=1), tok)
     prompts = [[{"role": "user", "content": "hi"}], [{"role": "user", "content": "a long prompt"}]]
     together = scorer.score(prompts, ["ok", "a much longer answer"])
-    alone = [scorer.score([p], [r])[0] for p, r in zip(prompts, ["ok", "a much longer answer"],
-                                                        strict=True)]
+    alone = [
+        scorer.score([p], [r])[0]
+        for p, r in zip(prompts, ["ok", "a much longer answer"], strict=True)
+    ]
     torch.testing.assert_close(torch.tensor(together), torch.tensor(alone), rtol=1e-4, atol=1e-5)
 
 

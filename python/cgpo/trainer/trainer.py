@@ -115,7 +115,9 @@ class CGPOTrainer:
             self.reference = Reference(ref)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
-            HFGenerator(self.reference.model, tokenizer) if self.reference.model is not None else None
+            HFGenerator(self.reference.model, tokenizer)
+            if self.reference.model is not None
+            else None
         )
         self._reward_cache: dict[str, RewardModel] = {}
         named = dict(reward_models or {})
@@ -126,8 +128,13 @@ class CGPOTrainer:
             names = [n if names.count(n) == 1 else f"{n}{i}" for i, n in enumerate(names)]
             self.runs.append(
                 _TaskRun(
-                    task, records, PromptSampler(len(records), self.config.seed, task.name),
-                    members, build_mixture(task, members), self._reward_model(task, named), names,
+                    task,
+                    records,
+                    PromptSampler(len(records), self.config.seed, task.name),
+                    members,
+                    build_mixture(task, members),
+                    self._reward_model(task, named),
+                    names,
                 )
             )
         params = [p for p in policy.parameters() if p.requires_grad]
@@ -138,8 +145,12 @@ class CGPOTrainer:
             )
         else:
             cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
-            self.optimizer = cls(params, lr=c.learning_rate, weight_decay=c.weight_decay,
-                                 betas=(c.adam_beta1, c.adam_beta2))
+            self.optimizer = cls(
+                params,
+                lr=c.learning_rate,
+                weight_decay=c.weight_decay,
+                betas=(c.adam_beta1, c.adam_beta2),
+            )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(c))
         self.step_count = 0
 
@@ -180,23 +191,29 @@ class CGPOTrainer:
             if run.records[i].baseline is not None:
                 run.baselines[i] = str(run.records[i].baseline)
         if to_generate:
-            settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
-                                        temperature=0.0)
+            settings = GenerationConfig(
+                max_new_tokens=run.task.generation.max_new_tokens, temperature=0.0
+            )
             prompts = [self._prompt_text(run, i) for i in to_generate]
             texts = self._generate_reference(prompts, settings)
             run.baselines.update(zip(to_generate, texts, strict=True))
         recs = [run.records[i] for i in missing]
-        scores = run.reward_model.score([list(r.messages) for r in recs],
-                                        [run.baselines[i] for i in missing])
+        scores = run.reward_model.score(
+            [list(r.messages) for r in recs], [run.baselines[i] for i in missing]
+        )
         verdicts = run.mixture.judge(
-            [Sample(r.prompt, run.baselines[i], r.metadata) for r, i in zip(recs, missing,
-                                                                             strict=True)]
+            [
+                Sample(r.prompt, run.baselines[i], r.metadata)
+                for r, i in zip(recs, missing, strict=True)
+            ]
         )
         for i, s, v in zip(missing, scores, verdicts, strict=True):
             run.baseline_rewards[i] = float(s)
             run.baseline_ok[i] = v == Verdict.SATISFIED
 
-    def _baseline_rollout(self, run: _TaskRun, idx: Sequence[int]) -> Callable[[list[int]], Rollout]:
+    def _baseline_rollout(
+        self, run: _TaskRun, idx: Sequence[int]
+    ) -> Callable[[list[int]], Rollout]:
         def build(groups: list[int]) -> Rollout:
             return rollout_from_texts(
                 self.tokenizer,
@@ -232,24 +249,31 @@ class CGPOTrainer:
 
         t0 = time.perf_counter()
         before = _member_counts(run)
-        samples = [Sample(records[j // k].prompt, text, records[j // k].metadata)
-                   for j, text in enumerate(rollout.texts)]
+        samples = [
+            Sample(records[j // k].prompt, text, records[j // k].metadata)
+            for j, text in enumerate(rollout.texts)
+        ]
         verdicts = np.array([int(v) for v in run.mixture.judge(samples)], dtype=np.int64)
         after = _member_counts(run)
         t_judge = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        rewards = np.asarray(run.reward_model.score(
-            [list(records[j // k].messages) for j in range(len(samples))], rollout.texts
-        ), dtype=np.float64)
+        rewards = np.asarray(
+            run.reward_model.score(
+                [list(records[j // k].messages) for j in range(len(samples))], rollout.texts
+            ),
+            dtype=np.float64,
+        )
         t_rm = time.perf_counter() - t0
         base = np.array([run.baseline_rewards[idx[j // k]] for j in range(len(samples))])
-        scored = ScoredRollout(rollout, verdicts, rewards, base,
-                               np.array([run.baseline_ok[i] for i in idx]))
+        scored = ScoredRollout(
+            rollout, verdicts, rewards, base, np.array([run.baseline_ok[i] for i in idx])
+        )
 
         t0 = time.perf_counter()
-        loss, stats = task_loss(task, self.policy, self.reference, scored,
-                                self._baseline_rollout(run, idx))
+        loss, stats = task_loss(
+            task, self.policy, self.reference, scored, self._baseline_rollout(run, idx)
+        )
         if loss is not None and task.weight > 0:
             (task.weight * loss).backward()
         t_update = time.perf_counter() - t0
@@ -327,13 +351,19 @@ class CGPOTrainer:
         out: dict[str, dict[str, float]] = {}
         for run in self.runs:
             idx = list(range(min(num_prompts, len(run.records))))
-            settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
-                                        temperature=0.0)
+            settings = GenerationConfig(
+                max_new_tokens=run.task.generation.max_new_tokens, temperature=0.0
+            )
             prompts = [self._prompt_text(run, i) for i in idx]
-            texts = (self._generate_reference(prompts, settings) if reference
-                     else self.generator.generate(prompts, 1, settings).texts)
-            samples = [Sample(run.records[i].prompt, t, run.records[i].metadata)
-                       for i, t in zip(idx, texts, strict=True)]
+            texts = (
+                self._generate_reference(prompts, settings)
+                if reference
+                else self.generator.generate(prompts, 1, settings).texts
+            )
+            samples = [
+                Sample(run.records[i].prompt, t, run.records[i].metadata)
+                for i, t in zip(idx, texts, strict=True)
+            ]
             verdicts = run.mixture.judge(samples)
             res = {"pass_rate": sum(v == Verdict.SATISFIED for v in verdicts) / len(verdicts)}
             for name, m in zip(run.member_names, run.members, strict=True):
@@ -349,16 +379,23 @@ class CGPOTrainer:
             "samplers": samplers or [r.sampler.state_dict() for r in self.runs],
             "tasks": [r.task.name for r in self.runs],
             "baselines": [
-                {str(i): [r.baselines[i], r.baseline_rewards[i], r.baseline_ok[i]]
-                 for i in r.baseline_rewards}
+                {
+                    str(i): [r.baselines[i], r.baseline_rewards[i], r.baseline_ok[i]]
+                    for i in r.baseline_rewards
+                }
                 for r in self.runs
             ],
         }
 
     def save_checkpoint(self, samplers: list[dict[str, int]] | None = None) -> Path:
         return ckpt.save_checkpoint(
-            self.config.output_dir, self.step_count, self.policy, self.optimizer, self.scheduler,
-            self._state(samplers), keep=self.config.save_total_limit,
+            self.config.output_dir,
+            self.step_count,
+            self.policy,
+            self.optimizer,
+            self.scheduler,
+            self._state(samplers),
+            keep=self.config.save_total_limit,
         )
 
     def load_checkpoint(self, path: str | Path) -> None:
@@ -416,10 +453,12 @@ class CGPOTrainer:
                 history.extend(records)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({
-                        r["task"]: f"sat {r['satisfied']:.2f} R {r['calibrated_reward']:.2f}"
-                        for r in records
-                    })
+                    bar.set_postfix(
+                        {
+                            r["task"]: f"sat {r['satisfied']:.2f} R {r['calibrated_reward']:.2f}"
+                            for r in records
+                        }
+                    )
                 if c.save_steps and self.step_count % c.save_steps == 0:
                     self.save_checkpoint()
             if not (c.save_steps and self.step_count % c.save_steps == 0):
