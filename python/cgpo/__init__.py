@@ -5,6 +5,8 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
+from cgpo.judges.code import CodeJudge
+from cgpo.judges.instructions import InstructionJudge
 from cgpo.judges.math import MathJudge
 from cgpo.trainer.config import CGPOConfig, Task
 
@@ -12,7 +14,9 @@ __all__ = [
     "CGPOConfig",
     "CGPOTrainer",
     "CgpoError",
+    "CodeJudge",
     "ConfigError",
+    "InstructionJudge",
     "InvalidInputError",
     "JudgeInternalError",
     "MathJudge",

@@ -13,6 +13,7 @@ import json
 import logging
 import platform
 import random
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -36,8 +37,10 @@ def clean_gold(answer: str) -> str:
     """CHAMP gold answers sometimes give two forms ("C(10, 5), or equivalently 252"): keep the
     closed form after "or equivalently", else the part before ", or"."""
     if ", or equivalently " in answer:
-        return answer.split(", or equivalently ", 1)[1].strip()
-    return answer.split(", or ", 1)[0].strip()
+        answer = answer.split(", or equivalently ", 1)[1]
+    answer = answer.split(", or ", 1)[0]
+    # "100 (i.e., all values)": the note is for humans.
+    return re.sub(r"\s*\((i\.e\.|none|all)[^)]*\)\s*$", "", answer).strip()
 
 
 def load_champ() -> list[Pair]:
@@ -68,7 +71,8 @@ def corpus(limit: int, seed: int) -> tuple[list[Pair], int]:
     rng.shuffle(unmarked)
     if limit <= 0:
         return marked + unmarked, len(marked)
-    marked = marked[:limit]
+    # Three quarters marked: the judge's real work is on answers it can find.
+    marked = marked[: (3 * limit) // 4]
     return marked + unmarked[: max(0, limit - len(marked))], len(marked)
 
 

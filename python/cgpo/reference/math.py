@@ -25,6 +25,7 @@ from cgpo.judges.math import EXTRACTION_STRATEGIES, check_extraction, gold_answe
 MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
 MAX_DEPTH = 600
+MAX_OPS = 1000  # operators per answer: keeps trees shallow (recursion depth)
 
 
 class Fail(Exception):
@@ -148,7 +149,9 @@ UNITS = {
     "year", "kg", "g", "grams", "gram", "pounds", "pound", "lbs", "lb", "ounces", "oz",
     "liters", "liter", "litres", "ml", "mph", "percent", "points", "point", "people",
     "students", "ways", "times", "items", "cups", "boxes", "apples", "marbles", "pages",
-    "books", "dogs", "cats",
+    "books", "dogs", "cats", "pairs", "values", "numbers", "solutions", "integers", "terms",
+    "digits", "triangles", "inequalities", "games", "rounds", "moves", "steps", "sides", "edges",
+    "vertices",
 }  # fmt: skip
 RENAMED = {
     "dfrac": "\\frac", "tfrac": "\\frac", "cfrac": "\\frac", "dbinom": "\\binom",
@@ -455,9 +458,7 @@ class RatFn:
 
     def powi(self, n: int, b: Budget) -> RatFn:
         if n == 0:
-            if self.is_zero():
-                raise Fail("invalid")
-            return RatFn.const(1)
+            return RatFn.const(1)  # 0^0 = 1, as in combinatorics, Python and SymPy
         if n < 0:
             return RatFn.const(1).div(self.powi(-n, b), b)
         c = self.as_rational()
@@ -579,6 +580,12 @@ def rational_power(x: Fraction, e: Fraction, b: Budget) -> RatFn:
 # Tokens and parser
 # ---------------------------------------------------------------------------------------------
 
+#: Two-letter English words: answers or prose, never a product of two variables.
+TWO_LETTER_WORDS = {
+    "no", "or", "is", "if", "on", "at", "to", "of", "by", "it", "be", "as", "so", "we", "do",
+    "up", "an",
+}  # fmt: skip
+
 # Token kinds: ("int", int) ("num", Fraction) ("word", str) ("cmd", str) ("ch", str)
 # ("lset",) ("rset",) ("row",)
 Tok = tuple[Any, ...]
@@ -681,7 +688,13 @@ class Parser:
         self.toks = toks
         self.pos = 0
         self.depth = 0
+        self.ops = 0
         self.b = b
+
+    def op(self) -> None:
+        self.ops += 1
+        if self.ops > MAX_OPS:
+            raise Fail("invalid")
 
     def peek(self) -> Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -729,6 +742,7 @@ class Parser:
         terms = [self.union()]
         ops = []
         while (op := self.rel_op()) is not None:
+            self.op()
             self.pos += op[1]
             ops.append(op[0])
             terms.append(self.union())
@@ -740,6 +754,7 @@ class Parser:
             return first
         parts = [first]
         while self.peek_cmd("cup"):
+            self.op()
             self.pos += 1
             parts.append(self.additive())
         return ("union", tuple(parts))
@@ -752,6 +767,7 @@ class Parser:
         else:
             left = self.term()
         while True:
+            self.op()
             if self.eat_ch("+"):
                 left = ("add", left, self.term())
             elif self.eat_ch("-"):
@@ -779,6 +795,7 @@ class Parser:
     def term(self) -> Node:
         left = self.unary()
         while True:
+            self.op()
             if self.eat_ch("*"):
                 left = ("mul", left, self.unary())
             elif self.eat_ch("/"):
@@ -814,6 +831,7 @@ class Parser:
         if self.eat_ch("^"):
             n: Node = ("pow", base, self.exponent())
             while self.eat_ch("!"):
+                self.op()
                 n = ("fact", n)
         else:
             n = base
@@ -828,6 +846,7 @@ class Parser:
     def postfix(self) -> Node:
         n = self.primary()
         while self.eat_ch("!"):
+            self.op()
             n = ("fact", n)
         return n
 
@@ -902,7 +921,7 @@ class Parser:
             return self.command(w)
         if w in ("infty", "inf", "infinity"):
             return ("sym", "inf")
-        if len(w) >= 3:
+        if len(w) >= 3 or w.lower() in TWO_LETTER_WORDS:
             raise Fail("invalid")
         nodes: list[Node] = []
         for k, ch in enumerate(w):

@@ -382,9 +382,7 @@ impl RatFn {
     /// `self^n` for an integer `n` (negative allowed), refusing results over the size limit.
     pub fn powi(&self, n: &BigInt, b: &mut Budget) -> Res<RatFn> {
         if n.is_zero() {
-            if self.is_zero() {
-                return Err(Fail::Invalid);
-            }
+            // 0^0 = 1, the convention of combinatorics, Python and SymPy.
             return Ok(RatFn::integer(1));
         }
         if n.is_negative() {
