@@ -33,8 +33,8 @@ MATH_SYSTEM = (
     "answer as a number in \\boxed{}."
 )
 CODE_SYSTEM = (
-    "You are a Python expert. Complete the function. Reply with the complete function in one "
-    "```python code block."
+    "You are a Python expert. Complete the function. Reply with the complete function, "
+    "including its imports, in one ```python code block."
 )
 # Held-out problems feed the reward model; the task uses the others.
 HUMANEVAL_TASK_PROBLEMS = 100
@@ -458,7 +458,7 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
     rm = reward_model_from_causal_lm(base, num_layers=REWARD_MODEL_LAYERS, seed=0)
     del base
     backbone = getattr(rm, rm.base_model_prefix)
-    backbone.embed_tokens.requires_grad_(False)  # 28M of the 50M weights; the layers suffice
+    backbone.embed_tokens.requires_grad_(False)  # 28M of its 35M weights; the layers suffice
     pairs = [PreferencePair(p["messages"], p["chosen"], p["rejected"]) for p in pairs_raw]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)

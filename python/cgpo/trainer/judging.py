@@ -23,10 +23,9 @@ REQUIRED_METADATA: dict[str, tuple[str, ...]] = {
 
 def judge_types() -> list[str]:
     """The judge ``type`` names the registry knows."""
-    from cgpo.judges import registry
+    from cgpo.judges.registry import available_judges
 
-    available = getattr(registry, "available_judges", None)
-    return sorted(available() if available is not None else registry.JUDGES)
+    return available_judges()
 
 
 def check_task_judges(task: Task) -> list[str]:
@@ -65,15 +64,9 @@ def build_judges(task: Task) -> list[Any]:
 
 def create_judge(spec: dict[str, Any]) -> Any:
     """One judge from a config entry ``{"type": name, **options}``, through the registry."""
-    from cgpo.judges import registry
+    from cgpo.judges.registry import create_judge as create
 
-    create = getattr(registry, "create_judge", None)
-    if create is not None:  # a registry that takes whole config entries
-        return create(spec)
-    extra = sorted(set(spec) - {"type"})
-    if extra:
-        raise ConfigError(f"judge {spec['type']!r} takes no settings, got {', '.join(extra)}")
-    return registry.make_judge(spec["type"])
+    return create(spec)
 
 
 def build_mixture(task: Task, members: Sequence[Any]) -> Any:
