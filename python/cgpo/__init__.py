@@ -5,18 +5,22 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 
 from cgpo._core import __version__
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
-from cgpo.trainer.config import CGPOConfig, Task
+from cgpo.judges.code import CodeJudge
+from cgpo.judges.instructions import InstructionJudge
 from cgpo.judges.math import MathJudge
+from cgpo.trainer.config import CGPOConfig, Task
 
 __all__ = [
     "CGPOConfig",
     "CGPOTrainer",
     "CgpoError",
+    "CodeJudge",
     "ConfigError",
+    "InstructionJudge",
     "InvalidInputError",
     "JudgeInternalError",
-    "Task",
     "MathJudge",
+    "Task",
     "__version__",
 ]
 

@@ -25,8 +25,14 @@ RUNNER = (
 
 def cgpo_subprocess(*args: str) -> subprocess.CompletedProcess[str]:
     env = {"PYTHONPATH": str(ROOT / "python"), "PATH": "/usr/bin:/bin"}
-    return subprocess.run([sys.executable, "-c", RUNNER, *args], capture_output=True, text=True,
-                          env=env, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-c", RUNNER, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
 
 
 @dataclass
@@ -90,10 +96,12 @@ def test_unknown_torch_optimizer_and_unknown_key(cgpo, tmp_path):
 
 
 def test_unknown_judge(cgpo, tmp_path):
-    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n"
-                          "    judges: [{type: chess}]\n")
-    _assert_clean_failure(cgpo("train", cfg), "task 'm'.judges[0].type: unknown judge 'chess'",
-                          "'math'")
+    cfg = _yaml(
+        tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    judges: [{type: chess}]\n"
+    )
+    _assert_clean_failure(
+        cgpo("train", cfg), "task 'm'.judges[0].type: unknown judge 'chess'", "'math'"
+    )
 
 
 def test_missing_metadata_column(cgpo, tmp_path):

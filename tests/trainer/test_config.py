@@ -22,21 +22,35 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
         ({"learning_rate": -1}, "learning_rate: must be > 0.0"),
         ({"max_steps": 1.5}, "max_steps: expected an integer"),
         ({"learnig_rate": 1e-5}, "unknown setting 'learnig_rate'; allowed: adam_beta1"),
-        ({"tasks": [{"name": "m", "data": DATA, "optimizer": "sft"}]},
-         "task 'm'.optimizer: 'sft' is not allowed; choose one of 'crpg', 'crraft', 'codpo'"),
-        ({"tasks": [{"name": "m", "data": DATA, "on_error": "ignore"}]},
-         "task 'm'.on_error: 'ignore' is not allowed; choose one of 'violate', 'skip', 'raise'"),
-        ({"tasks": [{"name": "m", "data": DATA, "generation": {"top_p": 0}}]},
-         "generation.top_p: must be > 0.0"),
-        ({"tasks": [{"name": "m", "data": DATA, "generation": {"beams": 2}}]},
-         "unknown setting 'beams'; allowed: max_new_tokens, temperature, top_k, top_p"),
-        ({"tasks": [{"name": "m", "data": DATA, "judges": [{"kind": "math"}]}]},
-         "task 'm'.judges[0].type: every judge config needs a 'type'"),
-        ({"tasks": [{"name": "m", "data": DATA, "optimizer": "codpo", "samples_per_prompt": 1}]},
-         "task 'm'.samples_per_prompt: codpo compares responses"),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "optimizer": "sft"}]},
+            "task 'm'.optimizer: 'sft' is not allowed; choose one of 'crpg', 'crraft', 'codpo'",
+        ),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "on_error": "ignore"}]},
+            "task 'm'.on_error: 'ignore' is not allowed; choose one of 'violate', 'skip', 'raise'",
+        ),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "generation": {"top_p": 0}}]},
+            "generation.top_p: must be > 0.0",
+        ),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "generation": {"beams": 2}}]},
+            "unknown setting 'beams'; allowed: max_new_tokens, temperature, top_k, top_p",
+        ),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "judges": [{"kind": "math"}]}]},
+            "task 'm'.judges[0].type: every judge config needs a 'type'",
+        ),
+        (
+            {"tasks": [{"name": "m", "data": DATA, "optimizer": "codpo", "samples_per_prompt": 1}]},
+            "task 'm'.samples_per_prompt: codpo compares responses",
+        ),
         ({"tasks": [{"data": DATA}]}, "tasks[0].name: this setting is required"),
-        ({"tasks": [{"name": "m", "data": DATA}, {"name": "m", "data": DATA}]},
-         "task names must be unique"),
+        (
+            {"tasks": [{"name": "m", "data": DATA}, {"name": "m", "data": DATA}]},
+            "task names must be unique",
+        ),
     ],
 )
 def test_bad_settings_name_the_field_and_the_allowed_values(raw, message):

@@ -24,8 +24,12 @@ class EvenFirstByte(BaseJudge):
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         return [
-            JudgeResult(Verdict.SATISFIED if s.completion and ord(s.completion[0]) % 2 == 0
-                        else Verdict.VIOLATED, "parity")
+            JudgeResult(
+                Verdict.SATISFIED
+                if s.completion and ord(s.completion[0]) % 2 == 0
+                else Verdict.VIOLATED,
+                "parity",
+            )
             for s in samples
         ]
 
@@ -38,14 +42,29 @@ DATA = [{"prompt": p} for p in ["add two", "say hi", "count to three"]]
 
 
 def _task(name: str, weight: float = 1.0, optimizer: str = "crpg") -> Task:
-    return Task(name=name, data=DATA, judges=[EvenFirstByte()], reward_model=byte_reward,
-                optimizer=optimizer, samples_per_prompt=3, prompts_per_step=2, weight=weight,
-                kl_max=5.0, generation=GenerationConfig(max_new_tokens=6))
+    return Task(
+        name=name,
+        data=DATA,
+        judges=[EvenFirstByte()],
+        reward_model=byte_reward,
+        optimizer=optimizer,
+        samples_per_prompt=3,
+        prompts_per_step=2,
+        weight=weight,
+        kl_max=5.0,
+        generation=GenerationConfig(max_new_tokens=6),
+    )
 
 
 def _config(tmp: Path, **kw: Any) -> CGPOConfig:
-    base: dict[str, Any] = {"output_dir": str(tmp), "learning_rate": 1e-2, "save_steps": 0,
-                            "progress_bar": False, "tensorboard": False, "seed": 3}
+    base: dict[str, Any] = {
+        "output_dir": str(tmp),
+        "learning_rate": 1e-2,
+        "save_steps": 0,
+        "progress_bar": False,
+        "tensorboard": False,
+        "seed": 3,
+    }
     base.update(kw)
     return CGPOConfig(**base)
 
@@ -67,8 +86,7 @@ def test_multi_task_gradient_is_the_weighted_sum_of_single_task_gradients(tmp_pa
     assert set(both) == set(only_a) == set(only_b)
     assert any(float(g.abs().max()) > 0 for g in both.values())
     for name, g in both.items():
-        torch.testing.assert_close(g, 0.3 * only_a[name] + 2.0 * only_b[name],
-                                   rtol=1e-5, atol=1e-7)
+        torch.testing.assert_close(g, 0.3 * only_a[name] + 2.0 * only_b[name], rtol=1e-5, atol=1e-7)
 
 
 def _params(trainer: CGPOTrainer) -> dict[str, torch.Tensor]:
@@ -134,10 +152,25 @@ def test_metrics_have_the_documented_fields(tmp_path):
     t = _trainer([_task("a")], tmp_path, max_steps=1)
     t.train()
     (rec,) = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
-    for key in ("step", "task", "reward", "calibrated_reward", "satisfied", "kl", "loss",
-                "tokens_per_s", "judge_time_share", "judge/even/pass_rate",
-                "judge/even/error_rate", "time_generation", "time_judges", "time_reward_model",
-                "time_update", "lr", "grad_norm"):
+    for key in (
+        "step",
+        "task",
+        "reward",
+        "calibrated_reward",
+        "satisfied",
+        "kl",
+        "loss",
+        "tokens_per_s",
+        "judge_time_share",
+        "judge/even/pass_rate",
+        "judge/even/error_rate",
+        "time_generation",
+        "time_judges",
+        "time_reward_model",
+        "time_update",
+        "lr",
+        "grad_norm",
+    ):
         assert key in rec, key
     assert rec["step"] == 1 and rec["task"] == "a"
     assert 0.0 <= rec["satisfied"] <= 1.0

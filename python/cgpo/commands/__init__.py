@@ -1,1 +1,1 @@
-"""The ``cgpo`` subcommands: one module each, with ``add_arguments(parser)`` and ``run(args)``."""
+"""Subcommands of the ``cgpo`` command line (each module: ``add_arguments`` and ``run``)."""

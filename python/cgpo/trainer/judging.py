@@ -16,16 +16,16 @@ from cgpo.trainer.config import Task
 # them here lets a bad config fail before a model is loaded).
 REQUIRED_METADATA: dict[str, tuple[str, ...]] = {
     "math": ("answer",),
-    "instruction": ("instruction_id_list", "kwargs"),
+    "instructions": ("instruction_id_list", "kwargs"),
     "code": ("tests", "entry_point"),
 }
 
 
 def judge_types() -> list[str]:
     """The judge ``type`` names the registry knows."""
-    from cgpo.judges import registry
+    from cgpo.judges.registry import available_judges
 
-    return sorted(registry.available())
+    return available_judges()
 
 
 def check_task_judges(task: Task) -> list[str]:
@@ -53,15 +53,20 @@ def build_judges(task: Task) -> list[Any]:
     out = []
     for i, spec in enumerate(task.judges):
         if isinstance(spec, Mapping):
-            from cgpo.judges import registry
-
             try:
-                out.append(registry.create(dict(spec)))
+                out.append(create_judge(dict(spec)))
             except CgpoError as e:
                 raise ConfigError(f"task {task.name!r}.judges[{i}]: {e}") from None
         else:
             out.append(spec)
     return out
+
+
+def create_judge(spec: dict[str, Any]) -> Any:
+    """One judge from a config entry ``{"type": name, **options}``, through the registry."""
+    from cgpo.judges.registry import create_judge as create
+
+    return create(spec)
 
 
 def build_mixture(task: Task, members: Sequence[Any]) -> Any:

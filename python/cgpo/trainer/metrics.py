@@ -17,24 +17,21 @@ class MetricsLogger:
     checkpoint) are dropped first, so the file reads like one uninterrupted run.
     """
 
-    def __init__(self, output_dir: str | Path, *, tensorboard: bool = True,
-                 resume_step: int | None = None) -> None:
+    def __init__(
+        self, output_dir: str | Path, *, tensorboard: bool = True, resume_step: int | None = None
+    ) -> None:
         self.path = Path(output_dir) / "metrics.jsonl"
         self.path.parent.mkdir(parents=True, exist_ok=True)
         if resume_step is None:
             self.path.write_text("")
         elif self.path.exists():
-            kept = [line for line in self.path.read_text().splitlines()
-                    if line.strip() and json.loads(line).get("step", 0) <= resume_step]
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step
+            ]
             self.path.write_text("".join(line + "\n" for line in kept))
-        self._tb: Any = None
-        if tensorboard:
-            try:
-                from torch.utils.tensorboard import SummaryWriter
-            except ImportError:  # TensorBoard is optional
-                SummaryWriter = None
-            if SummaryWriter is not None:
-                self._tb = SummaryWriter(log_dir=str(Path(output_dir) / "tensorboard"))
+        self._tb: Any = _tensorboard(Path(output_dir) / "tensorboard") if tensorboard else None
 
     def log(self, record: Mapping[str, Any]) -> None:
         clean = {k: _json_value(v) for k, v in record.items()}
@@ -51,6 +48,14 @@ class MetricsLogger:
             self._tb.flush()
             self._tb.close()
             self._tb = None
+
+
+def _tensorboard(log_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # TensorBoard is optional
+        return None
+    return SummaryWriter(log_dir=str(log_dir))
 
 
 def _json_value(v: Any) -> Any:

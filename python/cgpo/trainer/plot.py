@@ -16,7 +16,9 @@ def plot_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
 
     run = Path(run_dir)
     if not (run / "metrics.jsonl").is_file():
-        raise ConfigError(f"run_dir: {str(run)!r} has no metrics.jsonl (is it a cgpo train output?)")
+        raise ConfigError(
+            f"run_dir: {str(run)!r} has no metrics.jsonl (is it a cgpo train output?)"
+        )
     records = read_metrics(run)
     if not records:
         raise ConfigError(f"run_dir: {str(run / 'metrics.jsonl')!r} is empty")
@@ -34,13 +36,19 @@ def plot_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
         recs.sort(key=lambda r: r["step"])
         steps = [r["step"] for r in recs]
         ax = row[0]
-        ax.plot(steps, [r.get("calibrated_reward") for r in recs], marker="o",
-                label="calibrated reward")
-        ax.plot(steps, [r.get("satisfied") for r in recs], marker="s",
-                label="satisfied (all judges)")
+        ax.plot(
+            steps, [r.get("calibrated_reward") for r in recs], marker="o", label="calibrated reward"
+        )
+        ax.plot(
+            steps, [r.get("satisfied") for r in recs], marker="s", label="satisfied (all judges)"
+        )
         for key in sorted({k for r in recs for k in r if k.endswith("/pass_rate")}):
-            ax.plot(steps, [r.get(key) for r in recs], linestyle="--",
-                    label=key.removeprefix("judge/").removesuffix("/pass_rate") + " pass rate")
+            ax.plot(
+                steps,
+                [r.get(key) for r in recs],
+                linestyle="--",
+                label=key.removeprefix("judge/").removesuffix("/pass_rate") + " pass rate",
+            )
         ax.set_title(f"{task}: reward vs judge pass rate")
         ax.set_xlabel("step")
         ax.set_ylim(-0.05, 1.05)

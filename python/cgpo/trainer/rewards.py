@@ -61,20 +61,25 @@ def format_pairs(
 ) -> list[str]:
     """Chat-formats (prompt, response) as one conversation, the text a reward model reads."""
     return [
-        tokenizer.apply_chat_template(
-            [*p, {"role": "assistant", "content": r}], tokenize=False
-        )
+        tokenizer.apply_chat_template([*p, {"role": "assistant", "content": r}], tokenize=False)
         for p, r in zip(prompts, responses, strict=True)
     ]
 
 
-def _last_token_scores(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int,
-                       device: torch.device) -> torch.Tensor:
+def _last_token_scores(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, device: torch.device
+) -> torch.Tensor:
     side = tokenizer.padding_side
     tokenizer.padding_side = "left"  # the score is read at the last position of every row
     try:
-        enc = tokenizer(list(texts), return_tensors="pt", padding=True, truncation=True,
-                        max_length=max_length, add_special_tokens=False)
+        enc = tokenizer(
+            list(texts),
+            return_tensors="pt",
+            padding=True,
+            truncation=True,
+            max_length=max_length,
+            add_special_tokens=False,
+        )
     finally:
         tokenizer.padding_side = side
     ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
@@ -88,8 +93,9 @@ def _last_token_scores(model: Any, tokenizer: Any, texts: Sequence[str], max_len
 class HFRewardModel:
     """An ``AutoModelForSequenceClassification`` with one label, read at the last token."""
 
-    def __init__(self, model: Any, tokenizer: Any, *, batch_size: int = 32,
-                 max_length: int = 1024) -> None:
+    def __init__(
+        self, model: Any, tokenizer: Any, *, batch_size: int = 32, max_length: int = 1024
+    ) -> None:
         self.model = model.eval()
         self.tokenizer = tokenizer
         self.batch_size = batch_size
@@ -98,8 +104,9 @@ class HFRewardModel:
             tokenizer.pad_token = tokenizer.eos_token
 
     @classmethod
-    def from_pretrained(cls, path: str | Path, *, device: str = "cpu",
-                        dtype: torch.dtype = torch.float32) -> HFRewardModel:
+    def from_pretrained(
+        cls, path: str | Path, *, device: str = "cpu", dtype: torch.dtype = torch.float32
+    ) -> HFRewardModel:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         if not Path(path).is_dir():
@@ -115,8 +122,11 @@ class HFRewardModel:
         out: list[float] = []
         for i in range(0, len(texts), self.batch_size):
             chunk = texts[i : i + self.batch_size]
-            out.extend(_last_token_scores(self.model, self.tokenizer, chunk, self.max_length,
-                                          device).tolist())
+            out.extend(
+                _last_token_scores(
+                    self.model, self.tokenizer, chunk, self.max_length, device
+                ).tolist()
+            )
         return out
 
 
@@ -134,8 +144,9 @@ def reward_model_from_causal_lm(causal_lm: Any, num_layers: int = 0, seed: int =
     torch.manual_seed(seed)
     rm = AutoModelForSequenceClassification.from_config(config, dtype=causal_lm.dtype)
     backbone = getattr(causal_lm, causal_lm.base_model_prefix)
-    missing, _ = getattr(rm, rm.base_model_prefix).load_state_dict(backbone.state_dict(),
-                                                                   strict=False)
+    missing, _ = getattr(rm, rm.base_model_prefix).load_state_dict(
+        backbone.state_dict(), strict=False
+    )
     if missing:
         raise InvalidInputError(f"reward model backbone is missing weights: {missing[:3]}")
     torch.nn.init.normal_(rm.score.weight, std=1.0 / math.sqrt(config.hidden_size))
@@ -188,11 +199,16 @@ def train_reward_model(
             opt.step()
             losses.append(float(loss.detach()))
             correct += int((chosen > rejected).sum())
-        stats = {"epoch": epoch + 1, "loss": sum(losses) / len(losses),
-                 "accuracy": correct / len(pairs)}
+        stats = {
+            "epoch": epoch + 1,
+            "loss": sum(losses) / len(losses),
+            "accuracy": correct / len(pairs),
+        }
         if log:
-            log(f"reward model epoch {epoch + 1}: loss {stats['loss']:.4f} "
-                f"accuracy {stats['accuracy']:.3f}")
+            log(
+                f"reward model epoch {epoch + 1}: loss {stats['loss']:.4f} "
+                f"accuracy {stats['accuracy']:.3f}"
+            )
     model.eval()
     if output_dir is not None:
         out = Path(output_dir)

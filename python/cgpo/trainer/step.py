@@ -39,8 +39,12 @@ class Reference:
 
     @torch.no_grad()
     def logprobs(self, rollout: Rollout) -> torch.Tensor:
-        args = (rollout.prompt_ids, rollout.prompt_mask, rollout.completion_ids,
-                rollout.completion_mask)
+        args = (
+            rollout.prompt_ids,
+            rollout.prompt_mask,
+            rollout.completion_ids,
+            rollout.completion_mask,
+        )
         if self.peft_policy is not None:
             with self.peft_policy.disable_adapter():
                 return sequence_logprobs(self.peft_policy, *args)
@@ -65,8 +69,9 @@ def select_rows(rollout: Rollout, rows: Sequence[int] | np.ndarray) -> Rollout:
 
 
 def _logprobs(policy: Any, r: Rollout) -> torch.Tensor:
-    return sequence_logprobs(policy, r.prompt_ids, r.prompt_mask, r.completion_ids,
-                             r.completion_mask)
+    return sequence_logprobs(
+        policy, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
+    )
 
 
 def task_loss(
@@ -98,9 +103,13 @@ def task_loss(
         ref = reference.logprobs(r)
         dev = logp.device
         loss, s = crpg_loss(
-            logp, ref, r.completion_mask,
-            torch.as_tensor(rewards, device=dev), torch.as_tensor(base, device=dev),
-            torch.as_tensor(satisfied, device=dev), task.kl_max,
+            logp,
+            ref,
+            r.completion_mask,
+            torch.as_tensor(rewards, device=dev),
+            torch.as_tensor(base, device=dev),
+            torch.as_tensor(satisfied, device=dev),
+            task.kl_max,
         )
         log_ratio = ((logp.detach() - ref) * r.completion_mask).sum(dim=1)
         stats.update(_plain_stats(s))
@@ -114,17 +123,20 @@ def task_loss(
         from cgpo.losses import crraft_loss
 
         with torch.no_grad():
-            log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(1)
-        log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
-        stats["kl"] = float(log_ratio.mean())
-        picked = np.asarray(
-            selection.crraft_select(groups, rewards, satisfied, log_ratio, task.kl_max),
-            dtype=np.int64,
-        )
-        group_order = np.unique(groups)  # selection reports groups in ascending id order
+            log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(
+                1
+            )
+        seq_log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
+        stats["kl"] = float(seq_log_ratio.mean())
+        sel_groups = selection.crraft_select(groups, rewards, satisfied, seq_log_ratio, task.kl_max)
+        group_order = np.asarray(sel_groups.groups, dtype=np.int64)
+        picked = np.asarray(sel_groups.selected, dtype=np.int64)
         rows = picked[picked >= 0]
-        fallback = [int(g) for g, p in zip(group_order, picked, strict=True)
-                    if p < 0 and scored.baseline_satisfied[int(g)]]
+        fallback = [
+            int(g)
+            for g, p in zip(group_order, picked, strict=True)
+            if p < 0 and scored.baseline_satisfied[int(g)]
+        ]
         weights: list[float] = []
         seq_logps: list[torch.Tensor] = []
         if len(rows):
@@ -147,9 +159,9 @@ def task_loss(
 
     from cgpo.losses import codpo_loss
 
-    chosen, rejected = (
-        np.asarray(a, dtype=np.int64) for a in selection.codpo_pairs(groups, rewards, satisfied)
-    )
+    pairs = selection.codpo_pairs(groups, rewards, satisfied)
+    chosen = np.asarray(pairs.chosen, dtype=np.int64)
+    rejected = np.asarray(pairs.rejected, dtype=np.int64)
     ok = (chosen >= 0) & (rejected >= 0)
     stats["pairs"] = float(ok.sum())
     if not ok.any():
@@ -159,8 +171,9 @@ def task_loss(
     logp = _logprobs(policy, both).sum(dim=1)  # (2n,)
     ref = (reference.logprobs(both)).sum(dim=1)
     lengths = both.completion_mask[:n].sum(dim=1).to(logp.dtype)
-    loss, s = codpo_loss(logp[:n], logp[n:], ref[:n], ref[n:], lengths, beta=task.beta,
-                         lam=task.lam)
+    loss, s = codpo_loss(
+        logp[:n], logp[n:], ref[:n], ref[n:], lengths, beta=task.beta, lam=task.lam
+    )
     stats.update(_plain_stats(s))
     stats["kl"] = float((logp.detach() - ref).mean())
     stats["rows_used"] = float(2 * n)

@@ -120,7 +120,9 @@ class CGPOTrainer:
             attach_value_head(policy)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
-            HFGenerator(self.reference.model, tokenizer) if self.reference.model is not None else None
+            HFGenerator(self.reference.model, tokenizer)
+            if self.reference.model is not None
+            else None
         )
         self._reward_cache: dict[str, RewardModel] = {}
         named = dict(reward_models or {})
@@ -131,8 +133,13 @@ class CGPOTrainer:
             names = [n if names.count(n) == 1 else f"{n}{i}" for i, n in enumerate(names)]
             self.runs.append(
                 _TaskRun(
-                    task, records, PromptSampler(len(records), self.config.seed, task.name),
-                    members, build_mixture(task, members), self._reward_model(task, named), names,
+                    task,
+                    records,
+                    PromptSampler(len(records), self.config.seed, task.name),
+                    members,
+                    build_mixture(task, members),
+                    self._reward_model(task, named),
+                    names,
                 )
             )
         params = [p for p in policy.parameters() if p.requires_grad]
@@ -143,8 +150,12 @@ class CGPOTrainer:
             )
         else:
             cls = torch.optim.AdamW if c.optimizer == "adamw" else torch.optim.Adam
-            self.optimizer = cls(params, lr=c.learning_rate, weight_decay=c.weight_decay,
-                                 betas=(c.adam_beta1, c.adam_beta2))
+            self.optimizer = cls(
+                params,
+                lr=c.learning_rate,
+                weight_decay=c.weight_decay,
+                betas=(c.adam_beta1, c.adam_beta2),
+            )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(c))
         self.step_count = 0
 
@@ -185,23 +196,29 @@ class CGPOTrainer:
             if run.records[i].baseline is not None:
                 run.baselines[i] = str(run.records[i].baseline)
         if to_generate:
-            settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
-                                        temperature=0.0)
+            settings = GenerationConfig(
+                max_new_tokens=run.task.generation.max_new_tokens, temperature=0.0
+            )
             prompts = [self._prompt_text(run, i) for i in to_generate]
             texts = self._generate_reference(prompts, settings)
             run.baselines.update(zip(to_generate, texts, strict=True))
         recs = [run.records[i] for i in missing]
-        scores = run.reward_model.score([list(r.messages) for r in recs],
-                                        [run.baselines[i] for i in missing])
+        scores = run.reward_model.score(
+            [list(r.messages) for r in recs], [run.baselines[i] for i in missing]
+        )
         verdicts = run.mixture.judge(
-            [Sample(r.prompt, run.baselines[i], r.metadata) for r, i in zip(recs, missing,
-                                                                             strict=True)]
+            [
+                Sample(r.prompt, run.baselines[i], r.metadata)
+                for r, i in zip(recs, missing, strict=True)
+            ]
         )
         for i, s, v in zip(missing, scores, verdicts, strict=True):
             run.baseline_rewards[i] = float(s)
             run.baseline_ok[i] = v == Verdict.SATISFIED
 
-    def _baseline_rollout(self, run: _TaskRun, idx: Sequence[int]) -> Callable[[list[int]], Rollout]:
+    def _baseline_rollout(
+        self, run: _TaskRun, idx: Sequence[int]
+    ) -> Callable[[list[int]], Rollout]:
         def build(groups: list[int]) -> Rollout:
             return rollout_from_texts(
                 self.tokenizer,
@@ -236,23 +253,31 @@ class CGPOTrainer:
         k = task.samples_per_prompt
 
         t0 = time.perf_counter()
-        before = [_stats(m) for m in run.members]
-        samples = [Sample(records[j // k].prompt, text, records[j // k].metadata)
-                   for j, text in enumerate(rollout.texts)]
+        before = _member_counts(run)
+        samples = [
+            Sample(records[j // k].prompt, text, records[j // k].metadata)
+            for j, text in enumerate(rollout.texts)
+        ]
         verdicts = np.array([int(v) for v in run.mixture.judge(samples)], dtype=np.int64)
-        after = [_stats(m) for m in run.members]
+        after = _member_counts(run)
         t_judge = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        rewards = np.asarray(run.reward_model.score(
-            [list(records[j // k].messages) for j in range(len(samples))], rollout.texts
-        ), dtype=np.float64)
+        rewards = np.asarray(
+            run.reward_model.score(
+                [list(records[j // k].messages) for j in range(len(samples))], rollout.texts
+            ),
+            dtype=np.float64,
+        )
         t_rm = time.perf_counter() - t0
         base = np.array([run.baseline_rewards[idx[j // k]] for j in range(len(samples))])
         # use_judges: false (CGPO without judges): the update sees every response and baseline
         # as satisfied; the pass rates logged below still come from the real verdicts.
         scored = ScoredRollout(
-            rollout, verdicts if task.use_judges else np.ones_like(verdicts), rewards, base,
+            rollout,
+            verdicts if task.use_judges else np.ones_like(verdicts),
+            rewards,
+            base,
             np.array([run.baseline_ok[i] or not task.use_judges for i in idx]),
         )
 
@@ -265,13 +290,14 @@ class CGPOTrainer:
         elif task.optimizer == "dpo":
             from cgpo.trainer.dpo import dpo_task_loss, preference_rollout
 
-            pairs = preference_rollout(self.tokenizer, task,
-                                       [self._prompt_text(run, i) for i in idx], records,
-                                       self.device)
+            pairs = preference_rollout(
+                self.tokenizer, task, [self._prompt_text(run, i) for i in idx], records, self.device
+            )
             loss, stats = dpo_task_loss(task, self.policy, self.reference, pairs)
         else:
-            loss, stats = task_loss(task, self.policy, self.reference, scored,
-                                    self._baseline_rollout(run, idx))
+            loss, stats = task_loss(
+                task, self.policy, self.reference, scored, self._baseline_rollout(run, idx)
+            )
         if loss is not None and task.weight > 0:
             (task.weight * loss).backward()
         t_update = time.perf_counter() - t0
@@ -300,11 +326,11 @@ class CGPOTrainer:
             "time_task": total,
             "judge_time_share": t_judge / total if total > 0 else 0.0,
         }
-        for name, b, a in zip(run.member_names, before, after, strict=True):
-            if a is not None and b is not None:
-                n = a.total - b.total
-                rec[f"judge/{name}/pass_rate"] = (a.satisfied - b.satisfied) / n if n else None
-                rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
+        for name, a in after.items():
+            b = before[name]
+            n = a.total - b.total
+            rec[f"judge/{name}/pass_rate"] = (a.satisfied - b.satisfied) / n if n else None
+            rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
         rec.update(stats)
         return rec
 
@@ -349,13 +375,19 @@ class CGPOTrainer:
         out: dict[str, dict[str, float]] = {}
         for run in self.runs:
             idx = list(range(min(num_prompts, len(run.records))))
-            settings = GenerationConfig(max_new_tokens=run.task.generation.max_new_tokens,
-                                        temperature=0.0)
+            settings = GenerationConfig(
+                max_new_tokens=run.task.generation.max_new_tokens, temperature=0.0
+            )
             prompts = [self._prompt_text(run, i) for i in idx]
-            texts = (self._generate_reference(prompts, settings) if reference
-                     else self.generator.generate(prompts, 1, settings).texts)
-            samples = [Sample(run.records[i].prompt, t, run.records[i].metadata)
-                       for i, t in zip(idx, texts, strict=True)]
+            texts = (
+                self._generate_reference(prompts, settings)
+                if reference
+                else self.generator.generate(prompts, 1, settings).texts
+            )
+            samples = [
+                Sample(run.records[i].prompt, t, run.records[i].metadata)
+                for i, t in zip(idx, texts, strict=True)
+            ]
             verdicts = run.mixture.judge(samples)
             res = {"pass_rate": sum(v == Verdict.SATISFIED for v in verdicts) / len(verdicts)}
             for name, m in zip(run.member_names, run.members, strict=True):
@@ -371,16 +403,23 @@ class CGPOTrainer:
             "samplers": samplers or [r.sampler.state_dict() for r in self.runs],
             "tasks": [r.task.name for r in self.runs],
             "baselines": [
-                {str(i): [r.baselines[i], r.baseline_rewards[i], r.baseline_ok[i]]
-                 for i in r.baseline_rewards}
+                {
+                    str(i): [r.baselines[i], r.baseline_rewards[i], r.baseline_ok[i]]
+                    for i in r.baseline_rewards
+                }
                 for r in self.runs
             ],
         }
 
     def save_checkpoint(self, samplers: list[dict[str, int]] | None = None) -> Path:
         return ckpt.save_checkpoint(
-            self.config.output_dir, self.step_count, self.policy, self.optimizer, self.scheduler,
-            self._state(samplers), keep=self.config.save_total_limit,
+            self.config.output_dir,
+            self.step_count,
+            self.policy,
+            self.optimizer,
+            self.scheduler,
+            self._state(samplers),
+            keep=self.config.save_total_limit,
         )
 
     def load_checkpoint(self, path: str | Path) -> None:
@@ -438,10 +477,12 @@ class CGPOTrainer:
                 history.extend(records)
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix({
-                        r["task"]: f"sat {r['satisfied']:.2f} R {r['calibrated_reward']:.2f}"
-                        for r in records
-                    })
+                    bar.set_postfix(
+                        {
+                            r["task"]: f"sat {r['satisfied']:.2f} R {r['calibrated_reward']:.2f}"
+                            for r in records
+                        }
+                    )
                 if c.save_steps and self.step_count % c.save_steps == 0:
                     self.save_checkpoint()
             if not (c.save_steps and self.step_count % c.save_steps == 0):
@@ -458,6 +499,14 @@ class CGPOTrainer:
         self.tokenizer.save_pretrained(str(path))
 
 
-def _stats(judge: Any) -> Any:
-    s = getattr(judge, "stats", None)
-    return copy.copy(s) if s is not None and hasattr(s, "total") else None
+def _member_counts(run: _TaskRun) -> dict[str, Any]:
+    """Cumulative verdict counts per member judge (the mixture keeps them; a member judge that
+    is a plain ``BaseJudge`` keeps its own)."""
+    per_member = getattr(run.mixture, "member_stats", None)
+    if per_member is not None:
+        return {n: copy.copy(s) for n, s in per_member.items()}
+    return {
+        n: copy.copy(m.stats)
+        for n, m in zip(run.member_names, run.members, strict=True)
+        if hasattr(getattr(m, "stats", None), "total")
+    }

@@ -17,6 +17,11 @@ use super::budget::{Budget, Fail, Res};
 /// Parser recursion limit (about five levels per parenthesis: ~120 nested parentheses).
 pub const MAX_DEPTH: usize = 600;
 
+/// Operators one answer may contain. Chains like `1+1+...+1` build trees as deep as they are
+/// long, and evaluating or dropping a tree recurses: this keeps every tree shallow enough for a
+/// 2 MiB thread stack.
+pub const MAX_OPS: usize = 1000;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RelOp {
     Eq,
@@ -76,6 +81,12 @@ enum Tok {
 const FUNCS: &[&str] = &[
     "sin", "cos", "tan", "sec", "csc", "cot", "arcsin", "arccos", "arctan", "sinh", "cosh", "tanh",
     "ln", "log", "exp", "sqrt", "pi", "lg",
+];
+
+/// Two-letter English words that are answers or prose, never a product of two variables.
+const TWO_LETTER_WORDS: &[&str] = &[
+    "no", "or", "is", "if", "on", "at", "to", "of", "by", "it", "be", "as", "so", "we", "do", "up",
+    "an",
 ];
 
 fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
@@ -235,6 +246,7 @@ struct Parser<'a> {
     toks: Vec<Tok>,
     pos: usize,
     depth: usize,
+    ops: usize,
     budget: &'a mut Budget,
 }
 
@@ -252,6 +264,7 @@ pub fn parse(s: &str, b: &mut Budget) -> Res<Node> {
         toks,
         pos: 0,
         depth: 0,
+        ops: 0,
         budget: b,
     };
     let items = p.list()?;
@@ -293,6 +306,15 @@ impl Parser<'_> {
 
     fn peek_cmd(&self, names: &[&str]) -> bool {
         matches!(self.peek(), Some(Tok::Cmd(n)) if names.contains(&n.as_str()))
+    }
+
+    fn op(&mut self) -> Res<()> {
+        self.ops += 1;
+        if self.ops > MAX_OPS {
+            Err(Fail::Invalid)
+        } else {
+            Ok(())
+        }
     }
 
     fn enter(&mut self) -> Res<()> {
@@ -347,6 +369,7 @@ impl Parser<'_> {
         let mut ops = Vec::new();
         let mut terms = vec![first];
         while let Some((op, n)) = self.rel_op() {
+            self.op()?;
             self.pos += n;
             ops.push(op);
             terms.push(self.union()?);
@@ -365,6 +388,7 @@ impl Parser<'_> {
         }
         let mut parts = vec![first];
         while self.peek_cmd(&["cup"]) {
+            self.op()?;
             self.pos += 1;
             parts.push(self.additive()?);
         }
@@ -381,6 +405,7 @@ impl Parser<'_> {
             self.term()?
         };
         loop {
+            self.op()?;
             if self.eat_ch(b'+') {
                 left = Node::Add(Box::new(left), Box::new(self.term()?));
             } else if self.eat_ch(b'-') {
@@ -411,6 +436,7 @@ impl Parser<'_> {
     fn term(&mut self) -> Res<Node> {
         let mut left = self.unary()?;
         loop {
+            self.op()?;
             if self.eat_ch(b'*') {
                 left = Node::Mul(Box::new(left), Box::new(self.unary()?));
             } else if self.eat_ch(b'/') {
@@ -451,6 +477,7 @@ impl Parser<'_> {
             let e = self.exponent()?;
             let mut n = Node::Pow(Box::new(base), Box::new(e));
             while self.eat_ch(b'!') {
+                self.op()?;
                 n = Node::Fact(Box::new(n));
             }
             n
@@ -471,6 +498,7 @@ impl Parser<'_> {
     fn postfix(&mut self) -> Res<Node> {
         let mut n = self.primary()?;
         while self.eat_ch(b'!') {
+            self.op()?;
             n = Node::Fact(Box::new(n));
         }
         Ok(n)
@@ -572,7 +600,7 @@ impl Parser<'_> {
         if w == "infty" || w == "inf" || w == "infinity" {
             return Ok(Node::Sym("inf".into()));
         }
-        if w.len() >= 3 {
+        if w.len() >= 3 || TWO_LETTER_WORDS.contains(&w.to_ascii_lowercase().as_str()) {
             return Err(Fail::Invalid);
         }
         // A run of one or two letters is a product of single-letter symbols: `xy` = x*y.
@@ -941,6 +969,10 @@ mod tests {
         assert_eq!(p("no solution"), Err(Fail::Invalid));
         let deep = "(".repeat(300) + "1" + &")".repeat(300);
         assert_eq!(p(&deep), Err(Fail::Invalid));
+        let long = "1+".repeat(100_000) + "1";
+        assert_eq!(p(&long), Err(Fail::Invalid));
+        let facts = "3".to_string() + &"!".repeat(100_000);
+        assert_eq!(p(&facts), Err(Fail::Invalid));
         let ok = "(".repeat(40) + "1" + &")".repeat(40);
         assert_eq!(p(&ok), Ok(Node::Int(BigInt::from(1))));
     }

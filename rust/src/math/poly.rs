@@ -213,7 +213,7 @@ impl Poly {
             for (m2, c2) in &other.0 {
                 b.tick(1 + (bits(c1) + bits(c2)) / 64 + (m1.rad.len() + m2.rad.len()) as u64)?;
                 let (f, m) = m1.mul(m2)?;
-                let c = c1 * c2 * f;
+                let c = if f.is_one() { c1 * c2 } else { c1 * c2 * f };
                 check_size(&c)?;
                 out.add_term(m, c);
             }
@@ -283,6 +283,26 @@ impl RatFn {
         RatFn::constant(BigRational::from_integer(BigInt::from(n)))
     }
 
+    /// `true` when the denominator is exactly the constant 1 (the usual case).
+    fn den_is_one(&self) -> bool {
+        self.den.0.len() == 1
+            && self
+                .den
+                .0
+                .iter()
+                .next()
+                .is_some_and(|(m, c)| m.is_one() && c.is_one())
+    }
+
+    /// The constant, without allocating, when this is `c / 1` (`None` for zero or non-constants).
+    fn const_ref(&self) -> Option<&BigRational> {
+        if self.num.0.len() != 1 || !self.den_is_one() {
+            return None;
+        }
+        let (m, c) = self.num.0.iter().next()?;
+        m.is_one().then_some(c)
+    }
+
     /// The rational value, when this is a rational constant.
     pub fn as_rational(&self) -> Option<BigRational> {
         let n = self.num.as_constant()?;
@@ -302,6 +322,9 @@ impl RatFn {
     /// `1/sqrt(2)` into `sqrt(2)/2` and `1/i` into `-i`), so common answers compare as plain
     /// polynomials.
     fn normalize(mut self, b: &mut Budget) -> Res<RatFn> {
+        if self.den_is_one() {
+            return Ok(self);
+        }
         if self.den.is_zero() {
             return Err(Fail::Invalid);
         }
@@ -337,6 +360,12 @@ impl RatFn {
     }
 
     pub fn add(&self, o: &RatFn, b: &mut Budget) -> Res<RatFn> {
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x + y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
+        }
         if self.den == o.den {
             return RatFn {
                 num: self.num.add(&o.num, b)?,
@@ -361,6 +390,12 @@ impl RatFn {
     }
 
     pub fn mul(&self, o: &RatFn, b: &mut Budget) -> Res<RatFn> {
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x * y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
+        }
         RatFn {
             num: self.num.mul(&o.num, b)?,
             den: self.den.mul(&o.den, b)?,
@@ -372,6 +407,12 @@ impl RatFn {
         if o.is_zero() {
             return Err(Fail::Invalid);
         }
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x / y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
+        }
         RatFn {
             num: self.num.mul(&o.den, b)?,
             den: self.den.mul(&o.num, b)?,
@@ -382,9 +423,7 @@ impl RatFn {
     /// `self^n` for an integer `n` (negative allowed), refusing results over the size limit.
     pub fn powi(&self, n: &BigInt, b: &mut Budget) -> Res<RatFn> {
         if n.is_zero() {
-            if self.is_zero() {
-                return Err(Fail::Invalid);
-            }
+            // 0^0 = 1, the convention of combinatorics, Python and SymPy.
             return Ok(RatFn::integer(1));
         }
         if n.is_negative() {

@@ -21,7 +21,10 @@ fn config(extraction: &[String], timeout_ms: f64, max_steps: u64) -> Result<Math
         })?);
     }
     if !(timeout_ms.is_finite() && timeout_ms > 0.0) {
-        return Err(CoreError::invalid("timeout_ms", "must be a positive number of milliseconds"));
+        return Err(CoreError::invalid(
+            "timeout_ms",
+            "must be a positive number of milliseconds",
+        ));
     }
     Ok(MathConfig {
         extraction: order,
@@ -44,7 +47,11 @@ fn math_judge(
     if completions.len() != answers.len() {
         return Err(to_py_err(CoreError::invalid(
             "answers",
-            format!("got {} completions but {} answers", completions.len(), answers.len()),
+            format!(
+                "got {} completions but {} answers",
+                completions.len(),
+                answers.len()
+            ),
         )));
     }
     let cfg = config(&extraction, timeout_ms, max_steps).map_err(to_py_err)?;

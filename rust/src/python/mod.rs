@@ -11,8 +11,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 
-mod selection;
+mod ifeval;
 mod math;
+mod sandbox;
+mod selection;
 
 use crate::batch::panic_message;
 use crate::error::CoreError;
@@ -68,5 +70,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(get_parallelism, m)?)?;
     selection::register(m)?;
     math::register(m)?;
+    ifeval::register(m)?;
+    sandbox::register(m)?;
     Ok(())
 }

@@ -13,7 +13,7 @@ mod groups;
 use rayon::prelude::*;
 
 use crate::error::{CoreError, CoreResult};
-use groups::Groups;
+use groups::fold_groups;
 
 /// Below this many responses the work is done on the calling thread: spawning rayon tasks costs
 /// more than the arithmetic.
@@ -167,18 +167,6 @@ pub struct Pairs {
     pub rejected: Vec<i64>,
 }
 
-fn per_group<T: Send>(
-    groups: &Groups,
-    f: impl Fn(&mut dyn Iterator<Item = usize>) -> T + Sync,
-) -> Vec<T> {
-    let one = |g: usize| f(&mut groups.members(g));
-    if parallel(groups.len_samples()) {
-        (0..groups.len()).into_par_iter().map(one).collect()
-    } else {
-        (0..groups.len()).map(one).collect()
-    }
-}
-
 /// CRRAFT: per group, the highest-reward response among the satisfied ones whose log-ratio is
 /// at most `kl_max`, or -1 when none is left.
 pub fn crraft_select(
@@ -197,25 +185,19 @@ pub fn crraft_select(
     check_finite("rewards", rewards)?;
     check_finite("log_ratio", log_ratio)?;
     check_verdicts(satisfied, true)?;
-    let groups = Groups::new(group_ids, parallel(n));
-    let index = per_group(&groups, |members| {
-        let mut best: Option<usize> = None;
-        // Members come in ascending sample order, so the strict `>` keeps the lowest index
-        // among equal rewards.
-        for i in members {
-            if satisfied[i] == SATISFIED
-                && log_ratio[i] <= kl_max
-                && best.is_none_or(|b| rewards[i] > rewards[b])
-            {
-                best = Some(i);
-            }
+    // Members come in ascending sample order, so the strict `>` keeps the lowest index among
+    // equal rewards.
+    let push = |best: &mut Option<usize>, i: usize| {
+        if satisfied[i] == SATISFIED
+            && log_ratio[i] <= kl_max
+            && best.is_none_or(|b| rewards[i] > rewards[b])
+        {
+            *best = Some(i);
         }
-        best.map_or(-1, |b| b as i64)
-    });
-    Ok(Selection {
-        groups: groups.ids,
-        index,
-    })
+    };
+    let finish = |best: Option<usize>| best.map_or(-1, |b| b as i64);
+    let (groups, index) = fold_groups(group_ids, parallel(n), push, finish);
+    Ok(Selection { groups, index })
 }
 
 /// CODPO: per group, chosen = the highest-reward satisfied response; rejected = the
@@ -228,53 +210,62 @@ pub fn codpo_pairs(group_ids: &[i64], rewards: &[f64], satisfied: &[i8]) -> Core
     check_len("satisfied", satisfied.len(), "group_ids", n)?;
     check_finite("rewards", rewards)?;
     check_verdicts(satisfied, true)?;
-    let groups = Groups::new(group_ids, parallel(n));
-    let pairs = per_group(&groups, |members| {
-        let mut best_sat: Option<usize> = None;
-        let mut worst_sat: Option<usize> = None;
-        let mut second_worst_sat: Option<usize> = None;
-        let mut worst_vio: Option<usize> = None;
-        // One pass in ascending sample order; strict comparisons keep the lowest index on ties.
-        // When nothing is violated the rejected one is the lowest-reward satisfied response
-        // other than the chosen one: the lowest, or the second lowest if the lowest is chosen.
-        for i in members {
-            match satisfied[i] {
-                SATISFIED => {
-                    if best_sat.is_none_or(|b| rewards[i] > rewards[b]) {
-                        best_sat = Some(i);
-                    }
-                    if worst_sat.is_none_or(|w| rewards[i] < rewards[w]) {
-                        second_worst_sat = worst_sat;
-                        worst_sat = Some(i);
-                    } else if second_worst_sat.is_none_or(|w| rewards[i] < rewards[w]) {
-                        second_worst_sat = Some(i);
-                    }
+    let push = |acc: &mut PairScan, i: usize| acc.push(i, rewards, satisfied);
+    let (groups, pairs) = fold_groups(group_ids, parallel(n), push, PairScan::finish);
+    let (chosen, rejected) = pairs.into_iter().unzip();
+    Ok(Pairs {
+        groups,
+        chosen,
+        rejected,
+    })
+}
+
+/// One pass over a group for [`codpo_pairs`]. Strict comparisons in ascending sample order keep
+/// the lowest index on ties. When nothing is violated, the rejected response is the
+/// lowest-reward satisfied one other than the chosen one: the lowest, or the second lowest
+/// when the lowest is the chosen one (all rewards equal).
+#[derive(Default, Clone)]
+struct PairScan {
+    best_sat: Option<usize>,
+    worst_sat: Option<usize>,
+    second_worst_sat: Option<usize>,
+    worst_vio: Option<usize>,
+}
+
+impl PairScan {
+    fn push(&mut self, i: usize, rewards: &[f64], satisfied: &[i8]) {
+        let below = |w: Option<usize>| w.is_none_or(|w| rewards[i] < rewards[w]);
+        match satisfied[i] {
+            SATISFIED => {
+                if self.best_sat.is_none_or(|b| rewards[i] > rewards[b]) {
+                    self.best_sat = Some(i);
                 }
-                VIOLATED if worst_vio.is_none_or(|w| rewards[i] < rewards[w]) => {
-                    worst_vio = Some(i);
+                if below(self.worst_sat) {
+                    self.second_worst_sat = self.worst_sat;
+                    self.worst_sat = Some(i);
+                } else if below(self.second_worst_sat) {
+                    self.second_worst_sat = Some(i);
                 }
-                _ => {}
             }
+            VIOLATED if below(self.worst_vio) => self.worst_vio = Some(i),
+            _ => {}
         }
-        let Some(chosen) = best_sat else {
+    }
+
+    fn finish(self) -> (i64, i64) {
+        let Some(chosen) = self.best_sat else {
             return (-1, -1);
         };
-        let rejected = match worst_vio {
+        let rejected = match self.worst_vio {
             Some(v) => Some(v),
-            None if worst_sat == Some(chosen) => second_worst_sat,
-            None => worst_sat,
+            None if self.worst_sat == Some(chosen) => self.second_worst_sat,
+            None => self.worst_sat,
         };
         match rejected {
             Some(r) => (chosen as i64, r as i64),
             None => (-1, -1),
         }
-    });
-    let (chosen, rejected) = pairs.into_iter().unzip();
-    Ok(Pairs {
-        groups: groups.ids,
-        chosen,
-        rejected,
-    })
+    }
 }
 
 #[cfg(test)]

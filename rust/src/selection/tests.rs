@@ -101,10 +101,8 @@ fn every_grouping_layout_gives_the_same_answer() {
     ] {
         let s = crraft_select(&ids, &rewards, &sat, &lr, 1.0).unwrap();
         assert_eq!(s.groups, expected_groups);
-        let members: Vec<Vec<usize>> = {
-            let g = Groups::new(&ids, false);
-            (0..g.len()).map(|k| g.members(k).collect()).collect()
-        };
+        let (groups, members) = fold_groups(&ids, false, |m: &mut Vec<usize>, i| m.push(i), |m| m);
+        assert_eq!(groups, expected_groups);
         for (k, m) in members.iter().enumerate() {
             assert!(m.windows(2).all(|w| w[0] < w[1]));
             assert!(m.iter().all(|&i| ids[i] == s.groups[k]));
