@@ -4,6 +4,8 @@ reward is what METHOD.md says, and their settings are validated."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,8 +13,12 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny_models import make_model, make_tokenizer  # noqa: E402
+
 from cgpo.errors import ConfigError, InvalidInputError  # noqa: E402
-from cgpo.trainer.config import CGPOConfig, Task  # noqa: E402
+from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
+from cgpo.trainer import CGPOTrainer  # noqa: E402
+from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task  # noqa: E402
 from cgpo.trainer.data import build_prompts  # noqa: E402
 from cgpo.trainer.dpo import dpo_task_loss, preference_rollout  # noqa: E402
 from cgpo.trainer.generation import Rollout, rollout_from_texts, sequence_logprobs  # noqa: E402
@@ -229,3 +235,106 @@ def test_dpo_data_needs_the_preference_columns():
     task = Task(name="p", data=[{"prompt": "x", "chosen": "a"}], optimizer="dpo")
     with pytest.raises(ConfigError, match="'rejected'"):
         prepare_tasks([task])
+
+
+# -- inside the trainer --------------------------------------------------------------------------
+
+
+class _Parity(BaseJudge):
+    """Satisfied when the response's first character has an even code point (about half)."""
+
+    name = "parity"
+
+    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
+        return [
+            JudgeResult(
+                Verdict.SATISFIED
+                if s.completion and ord(s.completion[0]) % 2 == 0
+                else Verdict.VIOLATED,
+                "parity",
+            )
+            for s in samples
+        ]
+
+
+class _Always(BaseJudge):
+    name = "always"
+
+    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
+        return [JudgeResult(Verdict.SATISFIED, "ok") for _ in samples]
+
+
+def _byte_reward(prompts: Sequence[Any], responses: Sequence[str]) -> list[float]:
+    return [sum(ord(c) % 7 for c in r) / max(len(r), 1) for r in responses]
+
+
+TRAIN_DATA = [
+    {"prompt": p, "chosen": c, "rejected": r}
+    for p, c, r in [("add two", "aa", "zzz"), ("say hi", "hi", "qq"), ("count", "123", "x")]
+]
+
+
+def _trainer_task(name: str, optimizer: str, judges: list[Any], **kw: Any) -> Task:
+    return Task(
+        name=name,
+        data=TRAIN_DATA,
+        judges=judges,
+        reward_model=_byte_reward,
+        optimizer=optimizer,
+        samples_per_prompt=3,
+        prompts_per_step=2,
+        kl_max=5.0,
+        generation=GenerationConfig(max_new_tokens=6),
+        **kw,
+    )
+
+
+def _make_trainer(tasks: list[Task], tmp: Path) -> CGPOTrainer:
+    tok = make_tokenizer()
+    config = CGPOConfig(
+        output_dir=str(tmp),
+        learning_rate=1e-2,
+        save_steps=0,
+        progress_bar=False,
+        tensorboard=False,
+        seed=3,
+    )
+    return CGPOTrainer(make_model(tok), tok, tasks, config, log=lambda s: None)
+
+
+def _grads(trainer: CGPOTrainer) -> tuple[dict[str, torch.Tensor], list[dict[str, Any]]]:
+    records = trainer.accumulate_gradients()
+    grads = {n: p.grad.clone() for n, p in trainer.policy.named_parameters() if p.grad is not None}
+    return grads, records
+
+
+def test_use_judges_false_updates_as_if_every_response_were_satisfied(tmp_path):
+    nojudge, rec_a = _grads(
+        _make_trainer([_trainer_task("m", "crpg", [_Parity()], use_judges=False)], tmp_path / "a")
+    )
+    always, rec_b = _grads(_make_trainer([_trainer_task("m", "crpg", [_Always()])], tmp_path / "b"))
+    assert set(nojudge) == set(always) and nojudge
+    for name, g in nojudge.items():
+        torch.testing.assert_close(g, always[name])
+    # the same samples, but the logged pass rate is the parity judge's real one
+    assert rec_b[0]["satisfied"] == 1.0
+    assert rec_a[0]["satisfied"] < 1.0
+    assert rec_a[0]["judge/parity/pass_rate"] == rec_a[0]["satisfied"]
+
+
+def test_trainer_steps_ppo_and_dpo_tasks_and_checkpoints_the_value_head(tmp_path):
+    tasks = [_trainer_task("p", "ppo", [_Parity()]), _trainer_task("d", "dpo", [_Parity()])]
+    trainer = _make_trainer(tasks, tmp_path)
+    head = getattr(trainer.policy, VALUE_HEAD)
+    assert any(p is head.weight for g in trainer.optimizer.param_groups for p in g["params"])
+    assert not hasattr(trainer.reference.model, VALUE_HEAD)
+    records = trainer.step()
+    assert [r["optimizer"] for r in records] == ["ppo", "dpo"]
+    for r in records:
+        assert r["loss"] is not None and 0.0 <= r["satisfied"] <= 1.0
+    assert records[1]["pairs"] == 2.0
+    assert float(head.bias.detach().abs()) > 0  # the value loss reached the head
+    path = trainer.save_checkpoint()
+    resumed = _make_trainer(tasks, tmp_path / "other")
+    resumed.load_checkpoint(path)
+    torch.testing.assert_close(getattr(resumed.policy, VALUE_HEAD).bias, head.bias)
