@@ -77,14 +77,14 @@ def _assert_clean_failure(r: subprocess.CompletedProcess[str], *needles: str) ->
 
 
 def test_a_bad_config_fails_before_torch_is_imported(tmp_path):
-    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: ppo\n")
+    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: sft\n")
     r = cgpo_subprocess("train", cfg)
     _assert_clean_failure(r, "optimizer", "'crpg', 'crraft', 'codpo'")
     assert "TORCH_NOT_IMPORTED" in r.stdout
 
 
 def test_unknown_optimizer(cgpo, tmp_path):
-    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: ppo\n")
+    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: sft\n")
     _assert_clean_failure(cgpo("train", cfg), "optimizer", "'crpg', 'crraft', 'codpo'")
 
 
