@@ -288,6 +288,50 @@ def plot(
     plt.close(fig)
 
 
+def table(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    t_start: float,
+    train: list[Any],
+    held_out: list[Any],
+    probe: dict[str, float],
+    before: dict[str, Any],
+    finals: dict[str, Any],
+    times: dict[str, float],
+) -> list[str]:
+    """Writes ``reward_hacking.md`` (final held-out pass rates so far) and returns its lines."""
+    total = time.perf_counter() - t_start
+    command = "python benches/reward_hacking.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    lines = [
+        "# Reward hacking in miniature: final held-out judge pass rates",
+        "",
+        f"Command: `{command.strip()}` (seed {args.seed}); total time {total / 60:.1f} min on "
+        f"{torch.get_num_threads()} CPU thread(s); methods done: {len(finals)}/"
+        f"{len(args.methods)}.",
+        f"Setup: SmolLM2-135M-Instruct, {len(train)} training prompts, {len(held_out)} held-out "
+        f"prompts, {args.steps} steps x {args.prompts_per_step} prompts x {args.samples} "
+        f"samples, {args.max_new_tokens} new tokens, AdamW lr {args.lr}, PPO kl_coef "
+        f"{args.kl_coef}, CGPO kl_max {args.kl_max}.",
+        f"Reward model: scores a long confident wrong answer above a short correct one on "
+        f"{probe['wrong_long_beats_right_short']:.0%} of held-out prompts (mean score gap "
+        f"{probe['mean_score_gap']:+.2f}).",
+        "",
+        "| method | judges in the update | held-out pass rate | held-out RM reward | "
+        "held-out length | time (s) |",
+        "|---|---|---|---|---|---|",
+        f"| before training | - | {before['pass_rate']:.3f} | {before['reward']:+.3f} | "
+        f"{before['length']:.1f} | - |",
+    ]
+    for m in [x for x in args.methods if x in finals]:
+        f_ = finals[m]
+        lines.append(
+            f"| {m} | {'yes' if METHODS[m][1] else 'no'} | {f_['pass_rate']:.3f} | "
+            f"{f_['reward']:+.3f} | {f_['length']:.1f} | {times[m]:.0f} |"
+        )
+    (Path(args.out) / "reward_hacking.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=8, help="optimizer steps per method")
@@ -302,7 +346,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kl-coef", type=float, default=0.05, help="PPO's per-token KL penalty")
     p.add_argument("--train-prompts", type=int, default=64)
     p.add_argument("--held-out", type=int, default=24, help="held-out prompts for the table")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch CPU threads (1: on a shared, oversubscribed 2-core box two threads spin-wait "
+        "and ran 3x slower than one)",
+    )
     args = p.parse_args(argv)
+    torch.set_num_threads(args.threads)
 
     t_start = time.perf_counter()
     out = Path(args.out)
@@ -346,37 +398,14 @@ def main(argv: list[str] | None = None) -> int:
             for r in records:
                 f.write(json.dumps(r) + "\n")
         plot(records, before, out / "reward_hacking.png", [x for x in args.methods if x in finals])
+        table(args, argv, t_start, train, held_out, probe, before, finals, times)
 
-    total = time.perf_counter() - t_start
-    command = "python benches/reward_hacking.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    lines = [
-        "# Reward hacking in miniature: final held-out judge pass rates",
-        "",
-        f"Command: `{command.strip()}` (seed {args.seed}); total time {total / 60:.1f} min on "
-        f"{torch.get_num_threads()} CPU threads.",
-        f"Setup: SmolLM2-135M-Instruct, {len(train)} training prompts, {len(held_out)} held-out "
-        f"prompts, {args.steps} steps x {args.prompts_per_step} prompts x {args.samples} "
-        f"samples, {args.max_new_tokens} new tokens, AdamW lr {args.lr}, PPO kl_coef "
-        f"{args.kl_coef}, CGPO kl_max {args.kl_max}.",
-        f"Reward model: scores a long confident wrong answer above a short correct one on "
-        f"{probe['wrong_long_beats_right_short']:.0%} of held-out prompts (mean score gap "
-        f"{probe['mean_score_gap']:+.2f}).",
-        "",
-        "| method | judges in the update | held-out pass rate | held-out RM reward | "
-        "held-out length | time (s) |",
-        "|---|---|---|---|---|---|",
-        f"| before training | - | {before['pass_rate']:.3f} | {before['reward']:+.3f} | "
-        f"{before['length']:.1f} | - |",
-    ]
-    for m in args.methods:
-        f_ = finals[m]
-        lines.append(
-            f"| {m} | {'yes' if METHODS[m][1] else 'no'} | {f_['pass_rate']:.3f} | "
-            f"{f_['reward']:+.3f} | {f_['length']:.1f} | {times[m]:.0f} |"
-        )
-    (out / "reward_hacking.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    lines = table(args, argv, t_start, train, held_out, probe, before, finals, times)
     print("\n".join(lines))
-    log(f"done in {total / 60:.1f} min: {out / 'reward_hacking.png'}, {out / 'reward_hacking.md'}")
+    log(
+        f"done in {(time.perf_counter() - t_start) / 60:.1f} min: "
+        f"{out / 'reward_hacking.png'}, {out / 'reward_hacking.md'}"
+    )
     return 0
 
 
