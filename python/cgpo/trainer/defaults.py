@@ -261,7 +261,7 @@ def default_tasks() -> list[Task]:
             samples_per_prompt=4,
             prompts_per_step=2,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=GenerationConfig(max_new_tokens=48, temperature=0.7, top_p=0.95),
             metadata_columns=["answer"],
         ),
         Task(
@@ -273,7 +273,7 @@ def default_tasks() -> list[Task]:
             samples_per_prompt=4,
             prompts_per_step=2,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=GenerationConfig(max_new_tokens=48, temperature=0.7, top_p=0.95),
             metadata_columns=["instruction_id_list", "kwargs"],
         ),
         Task(
@@ -285,7 +285,7 @@ def default_tasks() -> list[Task]:
             samples_per_prompt=4,
             prompts_per_step=2,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=GenerationConfig(max_new_tokens=48, temperature=0.7, top_p=0.95),
             metadata_columns=["tests", "entry_point"],
         ),
     ]
@@ -300,10 +300,10 @@ def default_config(**overrides: Any) -> CGPOConfig:
         "device": "cpu",
         "learning_rate": 1e-5,
         "lr_scheduler": "constant",
-        "max_steps": 4,
+        "max_steps": 2,
         "max_grad_norm": 1.0,
-        "save_steps": 2,
-        "eval_prompts": 8,
+        "save_steps": 1,
+        "eval_prompts": 4,
         "output_dir": "runs/cgpo-default",
     }
     settings.update(overrides)

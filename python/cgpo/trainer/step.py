@@ -99,6 +99,11 @@ def task_loss(
     if task.optimizer == "crpg":
         from cgpo.losses import crpg_loss
 
+        if not satisfied.any():
+            # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
+            # the forward/backward passes can be skipped
+            return None, stats
+
         logp = _logprobs(policy, r)  # (N, T)
         ref = reference.logprobs(r)
         dev = logp.device
