@@ -127,6 +127,11 @@ def task_loss(
     if task.optimizer == "crraft":
         from cgpo.losses import crraft_loss
 
+        if not satisfied.any() and not scored.baseline_satisfied.any():
+            # nothing can be selected and no prompt has an accepted baseline to fall back on
+            stats.update(selected=0.0, baseline_fallbacks=0.0)
+            return None, stats
+
         with torch.no_grad():
             log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(
                 1
