@@ -26,6 +26,11 @@ def _peak_rss_gib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
 
 
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
 def _prompts(n: int) -> list[dict[str, Any]]:
     from cgpo.trainer.defaults import math_rows
 
@@ -62,7 +67,9 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         trainer = CGPOTrainer(model, tok, config=config, log=lambda s: None)
         records = []
         for _ in range(args.steps):
+            c0 = _cpu_s()
             (rec,) = trainer.step()
+            rec["cpu_s"] = _cpu_s() - c0
             records.append(rec)
     # the first step also generates and scores the baseline responses (once per prompt)
     steady = records[1:] or records
@@ -75,6 +82,7 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         "trainer": "cgpo",
         "step_s": step,
         "steps_per_s": 1.0 / step,
+        "cpu_s": mean("cpu_s"),
         "generation_s": mean("time_generation"),
         "baseline_s": mean("time_baseline"),
         "judges_s": mean("time_judges"),
@@ -109,13 +117,15 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
     rows = _prompts(args.prompts * args.steps)
     ds = Dataset.from_list([{"prompt": r["messages"], "answer": r["answer"]} for r in rows])
     times: list[float] = []
+    cpu: list[float] = []
 
     class Timer(TrainerCallback):  # type: ignore[misc]
         def on_step_begin(self, *a: Any, **k: Any) -> None:
-            self.t0 = time.perf_counter()
+            self.t0, self.c0 = time.perf_counter(), _cpu_s()
 
         def on_step_end(self, *a: Any, **k: Any) -> None:
             times.append(time.perf_counter() - self.t0)
+            cpu.append(_cpu_s() - self.c0)
 
     with tempfile.TemporaryDirectory() as out:
         cfg = GRPOConfig(

@@ -77,6 +77,16 @@ def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny
     assert delta[2] < 0 and delta[3] < 0  # violated despite the highest reward: w = 0, A < 0
 
 
+def test_crpg_without_satisfied_responses_has_no_loss(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg")
+    r = _rollout(tiny_tokenizer)
+    scored = ScoredRollout(
+        r, np.zeros(4, dtype=np.int64), np.arange(4.0), np.zeros(4), np.array([False])
+    )
+    loss, _ = task_loss(task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r)
+    assert loss is None  # all w = 0 -> all advantages 0 -> no gradient to compute
+
+
 def test_crpg_skips_error_rows(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", on_error="skip")
     r = _rollout(tiny_tokenizer)

@@ -29,8 +29,8 @@ from cgpo.errors import ConfigError
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task
 
 MATH_SYSTEM = (
-    "You are a careful math tutor. Solve the problem in a few short steps, then give the final "
-    "answer as a number in \\boxed{}."
+    "Solve the problem. Reply with one short sentence that ends with the final answer as a "
+    "number in \\boxed{}, for example: The answer is \\boxed{12}."
 )
 CODE_SYSTEM = (
     "You are a Python expert. Complete the function. Reply with the complete function, "
@@ -39,7 +39,7 @@ CODE_SYSTEM = (
 # Held-out problems feed the reward model; the task uses the others.
 HUMANEVAL_TASK_PROBLEMS = 100
 REWARD_MODEL_LAYERS = 2
-REWARD_MODEL_VERSION = "default-bt-v1"
+REWARD_MODEL_VERSION = "default-bt-v2"
 
 _NAMES = [
     "Ava",
@@ -193,10 +193,20 @@ def _instruction_items() -> list[tuple[str, str, dict[str, Any], str]]:
     ]
 
 
+def _instruction_prompt(topic: str, instruction: str) -> str:
+    # short answers: a small model's long answers are cut off before they can satisfy
+    # instructions about the whole response (an end phrase, closing quotes)
+    return f"{topic} Answer in two or three sentences. {instruction}"
+
+
 def instruction_rows() -> list[dict[str, Any]]:
     """IFEval-style prompts: a writing topic followed by one instruction."""
     return [
-        {"prompt": f"{topic} {text}", "instruction_id_list": [iid], "kwargs": [dict(kwargs)]}
+        {
+            "prompt": _instruction_prompt(topic, text),
+            "instruction_id_list": [iid],
+            "kwargs": [dict(kwargs)],
+        }
         for topic, iid, kwargs, text in _instruction_items()
     ]
 
@@ -250,7 +260,9 @@ def builtin_rows(name: str, where: str) -> list[dict[str, Any]]:
 
 
 def default_tasks() -> list[Task]:
-    """The three built-in tasks. KL bounds, K and B are our choices (the paper gives none)."""
+    """The three built-in tasks. KL bounds, K, B and lengths are our choices (the paper gives
+    none); code gets longer responses (a whole function) and fewer of them."""
+    short = GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95)
     return [
         Task(
             name="math",
@@ -261,7 +273,7 @@ def default_tasks() -> list[Task]:
             samples_per_prompt=4,
             prompts_per_step=2,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=short,
             metadata_columns=["answer"],
         ),
         Task(
@@ -273,7 +285,7 @@ def default_tasks() -> list[Task]:
             samples_per_prompt=4,
             prompts_per_step=2,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=short,
             metadata_columns=["instruction_id_list", "kwargs"],
         ),
         Task(
@@ -282,10 +294,10 @@ def default_tasks() -> list[Task]:
             judges=[{"type": "code"}],
             optimizer="crpg",
             kl_max=10.0,
-            samples_per_prompt=4,
-            prompts_per_step=2,
+            samples_per_prompt=2,
+            prompts_per_step=1,
             weight=1.0,
-            generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+            generation=GenerationConfig(max_new_tokens=128, temperature=0.7, top_p=0.95),
             metadata_columns=["tests", "entry_point"],
         ),
     ]
@@ -300,10 +312,10 @@ def default_config(**overrides: Any) -> CGPOConfig:
         "device": "cpu",
         "learning_rate": 1e-5,
         "lr_scheduler": "constant",
-        "max_steps": 4,
+        "max_steps": 2,
         "max_grad_norm": 1.0,
-        "save_steps": 2,
-        "eval_prompts": 8,
+        "save_steps": 1,
+        "eval_prompts": 4,
         "output_dir": "runs/cgpo-default",
     }
     settings.update(overrides)

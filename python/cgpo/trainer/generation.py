@@ -105,7 +105,7 @@ class HFGenerator:
                 do_sample=True,
                 temperature=settings.temperature,
                 top_p=settings.top_p,
-                top_k=settings.top_k or None,
+                top_k=settings.top_k,  # 0: no top-k filter
             )
         was_training = self.model.training
         self.model.eval()

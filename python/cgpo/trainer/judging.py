@@ -73,4 +73,5 @@ def build_mixture(task: Task, members: Sequence[Any]) -> Any:
     """CGPO's J_l: satisfied only when every member is."""
     from cgpo.judges import MixtureOfJudges
 
-    return MixtureOfJudges(list(members), on_error=task.on_error)
+    policy: Any = task.on_error  # validated against ON_ERROR by Task
+    return MixtureOfJudges(list(members), on_error=policy)

@@ -99,6 +99,11 @@ def task_loss(
     if task.optimizer == "crpg":
         from cgpo.losses import crpg_loss
 
+        if not satisfied.any():
+            # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
+            # the forward/backward passes can be skipped
+            return None, stats
+
         logp = _logprobs(policy, r)  # (N, T)
         ref = reference.logprobs(r)
         dev = logp.device
@@ -121,6 +126,11 @@ def task_loss(
 
     if task.optimizer == "crraft":
         from cgpo.losses import crraft_loss
+
+        if not satisfied.any() and not scored.baseline_satisfied.any():
+            # nothing can be selected and no prompt has an accepted baseline to fall back on
+            stats.update(selected=0.0, baseline_fallbacks=0.0)
+            return None, stats
 
         with torch.no_grad():
             log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(

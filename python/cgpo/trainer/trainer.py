@@ -344,11 +344,14 @@ class CGPOTrainer:
         t0 = time.perf_counter()
         records = self.accumulate_gradients()
         params = [p for p in self.policy.parameters() if p.requires_grad]
-        if self.config.max_grad_norm > 0:
-            norm = torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm)
-        else:
-            norm = torch.linalg.vector_norm(
-                torch.stack([p.grad.norm() for p in params if p.grad is not None])
+        grads = [p.grad for p in params if p.grad is not None]
+        if self.config.max_grad_norm > 0 and grads:
+            norm = float(torch.nn.utils.clip_grad_norm_(params, self.config.max_grad_norm))
+        else:  # no task produced a loss (e.g. nothing satisfied anywhere): nothing to clip
+            norm = (
+                float(torch.linalg.vector_norm(torch.stack([g.norm() for g in grads])))
+                if grads
+                else 0.0
             )
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step()
@@ -357,7 +360,7 @@ class CGPOTrainer:
         self.step_count += 1
         dt = time.perf_counter() - t0
         for r in records:
-            r.update(step=self.step_count, lr=lr, grad_norm=float(norm), step_time=dt)
+            r.update(step=self.step_count, lr=lr, grad_norm=norm, step_time=dt)
         return records
 
     # -- evaluation ------------------------------------------------------------------------------
