@@ -334,18 +334,18 @@ def table(
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=8, help="optimizer steps per method")
+    p.add_argument("--steps", type=int, default=4, help="optimizer steps per method")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default="benches/results/reward_hacking")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
     p.add_argument("--prompts-per-step", type=int, default=2, help="B")
     p.add_argument("--samples", type=int, default=4, help="K")
     p.add_argument("--max-new-tokens", type=int, default=32)
-    p.add_argument("--lr", type=float, default=3e-5)
+    p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--kl-max", type=float, default=10.0, help="CGPO's KL bound")
     p.add_argument("--kl-coef", type=float, default=0.05, help="PPO's per-token KL penalty")
     p.add_argument("--train-prompts", type=int, default=64)
-    p.add_argument("--held-out", type=int, default=24, help="held-out prompts for the table")
+    p.add_argument("--held-out", type=int, default=16, help="held-out prompts for the table")
     p.add_argument(
         "--threads",
         type=int,
