@@ -207,7 +207,7 @@ def run_method(
     log: Any,
 ) -> list[dict[str, Any]]:
     optimizer, use_judges = METHODS[name]
-    policy = copy.deepcopy(base)
+    policy = copy.deepcopy(base).requires_grad_(True)  # the trainer froze base as the reference
     task = Task(
         name="math",
         data=train,
