@@ -220,7 +220,9 @@ def run_method(
         prompts_per_step=args.prompts_per_step,
         metadata_columns=["answer"],
         baseline_column="baseline",
-        generation=GenerationConfig(max_new_tokens=args.max_new_tokens, temperature=1.0),
+        generation=GenerationConfig(
+            max_new_tokens=args.max_new_tokens, temperature=args.temperature
+        ),
         ppo={"kl_coef": args.kl_coef},
     )
     config = CGPOConfig(
@@ -310,7 +312,8 @@ def table(
         f"{len(args.methods)}.",
         f"Setup: SmolLM2-135M-Instruct, {len(train)} training prompts, {len(held_out)} held-out "
         f"prompts, {args.steps} steps x {args.prompts_per_step} prompts x {args.samples} "
-        f"samples, {args.max_new_tokens} new tokens, AdamW lr {args.lr}, PPO kl_coef "
+        f"samples at temperature {args.temperature}, {args.max_new_tokens} new tokens, "
+        f"AdamW lr {args.lr}, PPO kl_coef "
         f"{args.kl_coef}, CGPO kl_max {args.kl_max}.",
         f"Reward model: scores a long confident wrong answer above a short correct one on "
         f"{probe['wrong_long_beats_right_short']:.0%} of held-out prompts (mean score gap "
@@ -341,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--prompts-per-step", type=int, default=2, help="B")
     p.add_argument("--samples", type=int, default=4, help="K")
     p.add_argument("--max-new-tokens", type=int, default=32)
+    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
     p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--kl-max", type=float, default=10.0, help="CGPO's KL bound")
     p.add_argument("--kl-coef", type=float, default=0.05, help="PPO's per-token KL penalty")
