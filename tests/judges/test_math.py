@@ -71,6 +71,8 @@ NOT_EQUIVALENT = {
     "bases": [("123_5", "123"), ("129_5", "38")],
     # A bare letter after a number is a variable, not a unit; units go only after numbers.
     "not_units": [("5", "5 m"), ("n+2", "n + 2 cm"), ("2", "2g")],
+    # Space-separated digit groups are not products: `1 000` is not 1*0.
+    "digit_groups": [("1 000", "0"), ("2 3", "6")],
 }  # fmt: skip
 
 

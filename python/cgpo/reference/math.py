@@ -824,6 +824,10 @@ class Parser:
             elif self.eat_ch("/"):
                 left = ("div", left, self.unary())
             elif self.starts_factor():
+                # `2 3` or `1 000` is a digit-group separator or a typo, never a product.
+                nxt = self.peek()
+                if nxt is not None and nxt[0] in ("int", "num") and left[0] in ("int", "num"):
+                    raise Fail("invalid")
                 right = self.power()
                 if (
                     left[0] == "int"
