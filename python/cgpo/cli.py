@@ -20,6 +20,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "cgpo.commands.bench",
         "benchmark the math judge against Math-Verify on real responses",
     ),
+    "train": ("cgpo.commands.train", "post-train a model with CGPO (default: the built-in run)"),
+    "train-rm": ("cgpo.commands.train_rm", "train a Bradley-Terry reward model"),
+    "plot": ("cgpo.commands.plot", "plot a run's reward and judge pass-rate curves"),
 }
 
 

@@ -6,7 +6,10 @@
 
 pub mod batch;
 pub mod error;
+pub mod ifeval;
 pub mod math;
+pub mod sandbox;
+pub mod selection;
 pub mod verdict;
 
 #[cfg(feature = "python")]

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from cgpo.errors import InvalidInputError
 from cgpo.judges.base import Judge, Sample
-from cgpo.judges.registry import JUDGES, make_judge
+from cgpo.judges.registry import available_judges, make_judge
 
 #: Files with at least this many lines get a progress bar on stderr.
 PROGRESS_MIN_LINES = 1000
@@ -23,7 +23,8 @@ PROGRESS_MIN_LINES = 1000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="JSONL file of {prompt, completion, metadata} ('-' = stdin)")
-    parser.add_argument("--judge", required=True, choices=sorted(JUDGES), help="which judge")
+    rule_judges = [n for n in available_judges() if n not in ("mixture", "llm")]
+    parser.add_argument("--judge", required=True, choices=rule_judges, help="which judge")
     parser.add_argument(
         "-o", "--output", default="-", help="where to write results (default stdout)"
     )
@@ -41,9 +42,7 @@ def parse_line(line: str, lineno: int) -> Sample:
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as e:
-        raise InvalidInputError(
-            f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})"
-        ) from None
+        raise InvalidInputError(f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
     if not isinstance(obj, dict):
         raise InvalidInputError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}")
     for key in ("prompt", "completion"):
@@ -64,9 +63,7 @@ def _batches(lines: list[str], size: int) -> Iterator[tuple[int, list[Sample]]]:
         yield start, [parse_line(line, start + k + 1) for k, line in enumerate(chunk)]
 
 
-def judge_lines(
-    judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool
-) -> None:
+def judge_lines(judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(lines), unit="sample", disable=not progress, file=sys.stderr) as bar:
