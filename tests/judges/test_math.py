@@ -243,3 +243,12 @@ def test_hostile_inputs_in_one_parallel_batch() -> None:
         r.reason in ("equivalent", "not_equivalent", "no_answer", "budget_exceeded")
         for r in results
     )
+
+
+def test_deep_but_legal_inputs_are_decided_on_worker_threads() -> None:
+    # 480-term sums and 110 nested parentheses are within the parser's limits: decided, not
+    # refused, and without exhausting a rayon worker's stack.
+    chain = Sample("q", "\\boxed{" + "+".join(["x"] * 480) + "}", {"answer": "480x"})
+    nested = Sample("q", "\\boxed{" + "(" * 110 + "1" + ")" * 110 + "}", {"answer": "1"})
+    results = MathJudge().explain([chain, nested] * 8)
+    assert {r.reason for r in results} == {"equivalent"}
