@@ -252,3 +252,9 @@ def test_deep_but_legal_inputs_are_decided_on_worker_threads() -> None:
     nested = Sample("q", "\\boxed{" + "(" * 110 + "1" + ")" * 110 + "}", {"answer": "1"})
     results = MathJudge().explain([chain, nested] * 8)
     assert {r.reason for r in results} == {"equivalent"}
+
+
+def test_core_equivalent_on_extracted_answers() -> None:
+    assert cgpo._core.math_equivalent("x^2+2x+1", "(x+1)^2")[:2] == (1, "equivalent")
+    assert cgpo._core.math_equivalent("1", "}{")[:2] == (0, "not_equivalent")
+    assert cgpo._core.math_equivalent("3", "")[:2] == (0, "no_answer")

@@ -1670,10 +1670,3 @@ class MathJudge(BaseJudge):
                 judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps)
             )
         return out
-
-
-def is_equivalent(gold: str, answer: str, timeout_ms: float = 1000.0) -> bool:
-    """``True`` when the extracted ``answer`` is equivalent to ``gold`` (a convenience)."""
-    g = prepare_gold(gold, timeout_ms, 10**9)
-    r = judge_one(f"\\boxed{{{answer}}}", g, ("boxed",), timeout_ms, 10**9)
-    return r.verdict == Verdict.SATISFIED
