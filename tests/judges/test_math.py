@@ -38,7 +38,8 @@ EQUIVALENT = {
     "sets": [("\\{1, 2\\}", "\\{2, 1\\}"), ("3, 1, 2", "1,2,3"), ("1 \\pm \\sqrt2", "1+\\sqrt2, 1-\\sqrt2")],  # noqa: E501
     "intervals": [("[1, 2)", "[1,2)"), ("(-\\infty, 3]", "(-\\infty,3]"), ("x > 2", "(2, \\infty)")],  # noqa: E501
     "unions": [("(-\\infty,0)\\cup(1,\\infty)", "(1,\\infty)\\cup(-\\infty,0)")],
-    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1")],
+    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1"),
+                  ("f(x)=x^2+1", "x^2+1"), ("S(n) = 2^{n-1}", "2^{n-1}")],
     "matrices": [("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}")],  # noqa: E501
     "units_text": [("10\\text{ cm}", "10"), ("30^\\circ", "30"), ("\\$5", "5"), ("50\\%", "50"),
                    ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5"), ("2", "2 inequalities"),
@@ -64,7 +65,7 @@ NOT_EQUIVALENT = {
     "tuples": [("(1,2)", "(2,1)"), ("(1,2)", "(1,2,3)")],
     "sets": [("\\{1,2\\}", "\\{1,3\\}"), ("1, 2", "1, 2, 2")],
     "intervals": [("(1,2)", "[1,2]"), ("[1,2)", "(1,2]"), ("x \\ge 2", "(2, \\infty)")],
-    "equations": [("x=3", "2"), ("y=2x+1", "2x-1")],
+    "equations": [("x=3", "2"), ("y=2x+1", "2x-1"), ("2x=4", "4"), ("x^2=4", "4")],
     "matrices": [("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}")],  # noqa: E501
     "choices": [("C", "B"), ("A", "(B)")],
     "text": [("\\text{Tuesday}", "Monday"), ("5", "\\text{no solution}")],

@@ -1326,8 +1326,28 @@ def _relation_as_interval(ops: tuple[str, ...], terms: tuple[Val, ...]) -> Val |
     return None
 
 
+def _is_name(v: Val) -> bool:
+    """A variable (``x``) or a function of one (``f(x)``, parsed as ``f*x``): a monomial with
+    coefficient 1 of two distinct free variables, each to the first power."""
+    if _is_lone_symbol(v):
+        return True
+    if v[0] != "num":
+        return False
+    r: RatFn = v[1]
+    if r.den.as_const() != 1 or len(r.num.terms) != 1:
+        return False
+    ((rad, imag, syms), c) = next(iter(r.num.terms.items()))
+    return (
+        c == 1
+        and not rad
+        and not imag
+        and len(syms) == 2
+        and all(k == 1 and name not in ("pi", "e", "inf") and "(" not in name for name, k in syms)
+    )
+
+
 def _equation_rhs(v: Val) -> Val | None:
-    if v[0] == "rel" and v[1] == ("eq",) and _is_lone_symbol(v[2][0]):
+    if v[0] == "rel" and v[1] == ("eq",) and _is_name(v[2][0]):
         rhs: Val = v[2][1]
         return rhs
     return None
