@@ -296,7 +296,9 @@ def normalize(s: str, budget: Budget) -> str:
     t = text.strip().lstrip("+").strip()
     if not t:
         t = text.strip()
-    return " ".join(t.split())
+    t = " ".join(t.split())
+    # "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
+    return t.replace(" or ", ", ").replace(" and ", ", ")
 
 
 # ---------------------------------------------------------------------------------------------
