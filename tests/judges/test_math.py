@@ -259,3 +259,8 @@ def test_core_equivalent_on_extracted_answers() -> None:
     assert cgpo._core.math_equivalent("x^2+2x+1", "(x+1)^2")[:2] == (1, "equivalent")
     assert cgpo._core.math_equivalent("1", "}{")[:2] == (0, "not_equivalent")
     assert cgpo._core.math_equivalent("3", "")[:2] == (0, "no_answer")
+
+
+def test_huge_timeout_is_a_clear_error() -> None:
+    with pytest.raises(cgpo.InvalidInputError, match="timeout_ms"):
+        MathJudge(timeout_ms=1e300).judge([Sample("q", "\\boxed{1}", {"answer": "1"})])
