@@ -84,9 +84,14 @@ fn ifeval_load_resources(
         for (l, (freq, nw)) in freqs.iter().zip(&n_words).enumerate() {
             for (word, &f) in freq {
                 let cs: Vec<char> = word.chars().collect();
-                let Some(key) = langdetect::pack_ngram(&cs) else { continue };
+                let Some(key) = langdetect::pack_ngram(&cs) else {
+                    continue;
+                };
                 if let Some(&n) = nw.get(cs.len() - 1) {
-                    probs.entry(key).or_default().push((l as u16, f as f64 / n as f64));
+                    probs
+                        .entry(key)
+                        .or_default()
+                        .push((l as u16, f as f64 / n as f64));
                 }
             }
         }
