@@ -286,7 +286,7 @@ fn unique_suffix() -> u64 {
 pub struct Pool {
     cfg: SandboxConfig,
     level: Isolation,
-    /// The interpreter's own directories (see [`super::isolate::interpreter_dirs`]).
+    /// The interpreter's own directories (see [`super::isolate::probe_interpreter`]).
     dirs: Vec<PathBuf>,
     slots: Vec<Mutex<Option<Zygote>>>,
 }
@@ -294,14 +294,15 @@ pub struct Pool {
 impl Pool {
     /// Starts the first zygote at the strongest level that works (or the requested one).
     pub fn new(mut cfg: SandboxConfig) -> io::Result<Pool> {
-        // The real interpreter, not a virtualenv's symlink to it: jobs run with `-I -S` (standard
-        // library only), and the masked home directories may hold the virtualenv.
-        cfg.python = std::fs::canonicalize(&cfg.python)?;
+        // The real interpreter, not a virtualenv's symlink or a launcher: jobs run with `-I -S`
+        // (standard library only), and the masked home directories may hold either.
+        let (python, dirs) = super::isolate::probe_interpreter(&cfg.python)
+            .map_err(|e| io::Error::other(format!("cannot run {}: {e}", cfg.python.display())))?;
+        cfg.python = python;
         let levels = match cfg.isolation {
             Some(l) => vec![l],
             None => Isolation::candidates(),
         };
-        let dirs = super::isolate::interpreter_dirs(&cfg.python)?;
         let mut errors = Vec::new();
         for level in levels {
             match Zygote::spawn(&cfg, level, 0, &dirs) {
