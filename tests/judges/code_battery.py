@@ -327,24 +327,47 @@ def _real_uid(pid: str) -> int:
     return -1
 
 
+def _parent(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return "0"
+
+
+def _descends_from_me(pid: str) -> bool:
+    me = str(os.getpid())
+    for _ in range(64):
+        pid = _parent(pid)
+        if pid == me:
+            return True
+        if pid in ("0", "1"):
+            return False
+    return False
+
+
 def leftover_processes(marker: str) -> list[int]:
-    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`)."""
+    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`) under
+    this process's zygotes (other judges on the host may be running jobs right now)."""
     left = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
-        if marker.encode() in _cmdline(pid) or _real_uid(pid) >= JOB_UID_BASE:
+        if marker.encode() in _cmdline(pid) or (
+            _real_uid(pid) >= JOB_UID_BASE and _descends_from_me(pid)
+        ):
             left.append(int(pid))
     return left
 
 
 def zygote_processes(uid: int | None = None) -> list[int]:
-    """Host pids of live zygotes and their jobs (they all carry the zygote's source in argv),
-    optionally only those running as ``uid``."""
+    """Host pids of this process's live zygotes and their jobs (they all carry the zygote's
+    source in argv), optionally only those running as ``uid``."""
     return [
         int(pid)
         for pid in os.listdir("/proc")
         if pid.isdigit()
         and ZYGOTE_SIGNATURE in _cmdline(pid)
         and (uid is None or _real_uid(pid) == uid)
+        and _descends_from_me(pid)
     ]

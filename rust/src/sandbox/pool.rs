@@ -15,9 +15,12 @@ const ZYGOTE_SOURCE: &str = include_str!("zygote.py");
 /// Extra time a zygote gets beyond the job's own limit before it counts as hung.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-/// First uid of the unprivileged range jobs run as (level `full`): one uid per worker, so the
-/// per-uid process limit counts exactly one job's processes.
+/// Jobs run as unprivileged uids from here up (level `full`): each pool takes a random block of
+/// [`UID_BLOCK`] uids and each worker one uid of it, so the per-uid process limit counts exactly
+/// one job's processes, also with several judges (or training processes) on one host.
 const JOB_UID_BASE: u32 = 2_100_000_000;
+const UID_BLOCK: u32 = 64;
+const UID_BLOCKS: u32 = 1_000_000;
 
 /// Limits applied to every execution.
 #[derive(Debug, Clone)]
@@ -85,9 +88,10 @@ impl Zygote {
         level: Isolation,
         slot: usize,
         dirs: &[PathBuf],
+        uid_base: u32,
     ) -> io::Result<Zygote> {
         let (uid, gid) = if level != Isolation::Userns && unsafe { libc::geteuid() } == 0 {
-            let uid = JOB_UID_BASE + slot as u32;
+            let uid = uid_base + (slot as u32 % UID_BLOCK);
             (uid as i64, uid as i64)
         } else {
             (-1, -1)
@@ -288,6 +292,7 @@ pub struct Pool {
     level: Isolation,
     /// The interpreter's own directories (see [`super::isolate::probe_interpreter`]).
     dirs: Vec<PathBuf>,
+    uid_base: u32,
     slots: Vec<Mutex<Option<Zygote>>>,
 }
 
@@ -299,13 +304,14 @@ impl Pool {
         let (python, dirs) = super::isolate::probe_interpreter(&cfg.python)
             .map_err(|e| io::Error::other(format!("cannot run {}: {e}", cfg.python.display())))?;
         cfg.python = python;
+        let uid_base = JOB_UID_BASE + (unique_suffix() % UID_BLOCKS as u64) as u32 * UID_BLOCK;
         let levels = match cfg.isolation {
             Some(l) => vec![l],
             None => Isolation::candidates(),
         };
         let mut errors = Vec::new();
         for level in levels {
-            match Zygote::spawn(&cfg, level, 0, &dirs) {
+            match Zygote::spawn(&cfg, level, 0, &dirs, uid_base) {
                 Ok(z) => {
                     let workers = cfg.workers.max(1);
                     let mut slots = Vec::with_capacity(workers);
@@ -315,6 +321,7 @@ impl Pool {
                         cfg,
                         level,
                         dirs,
+                        uid_base,
                         slots,
                     });
                 }
@@ -351,7 +358,7 @@ impl Pool {
             for attempt in 0..2 {
                 let fresh = guard.is_none();
                 if fresh {
-                    match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs) {
+                    match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs, self.uid_base) {
                         Ok(z) => *guard = Some(z),
                         Err(e) => {
                             return Reply::sandbox_error(format!("worker failed to start: {e}"))
