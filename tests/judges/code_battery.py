@@ -153,9 +153,39 @@ CASES = [
         ("runtime_error",),
     ),
     Case(
+        "rebind_builtins_exec",
+        "import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "patch_the_harness_module",
+        "import sys\nm = sys.modules['__main__']\nfor name in dir(m):\n"
+        "    if callable(getattr(m, name)):\n"
+        "        setattr(m, name, lambda *a, **k: ('pass', ''))\nraise ValueError('x')\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "walk_frames_to_the_harness",
+        "import sys\nfr = sys._getframe(0)\nwhile fr is not None:\n"
+        "    for v in [*fr.f_locals.values(), *fr.f_globals.values()]:\n"
+        "        if callable(v) and getattr(v, '__name__', '') in ('report', '_harness'):\n"
+        "            try:\n                v('pass')\n            except BaseException:\n"
+        "                pass\n    fr = fr.f_back\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "leave_a_thread_running",
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True)"
+        ".start()\n" + GOOD,
+        ("timeout",),
+    ),
+    Case(
+        # User code runs off the main thread, where signal.signal raises: the signals are
+        # ignored in a shell instead, which is then killed like anything else.
         "ignore_signals",
-        "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
-        "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "import os, signal\ntry:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "except ValueError:\n    pass\n"
+        "os.system(\"trap '' TERM INT HUP XCPU; while :; do :; done\")\n" + GOOD,
         ("timeout",),
     ),
     Case(

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
     /// Host root: new PID, network, mount, IPC and UTS namespaces; read-only root filesystem with
-    /// a private tmpfs on /tmp and a fresh /proc; seccomp filter; jobs run as an unprivileged uid.
+    /// a private tmpfs on /tmp and an empty /proc; seccomp filter; jobs run as an unprivileged uid.
     Full,
     /// Unprivileged host user: the same namespaces inside a new user namespace, every capability
     /// dropped; jobs keep the host user's uid (mapped to 0 inside, without capabilities).
@@ -207,12 +207,14 @@ impl Prepared {
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
         ))?;
+        // No procfs at all: an empty /proc hides the host's processes and environments, and
+        // leaves no /proc/<pid>/mem through which a job could read the harness's memory.
         check(libc::mount(
-            c"proc".as_ptr(),
+            c"tmpfs".as_ptr(),
             c"/proc".as_ptr(),
-            c"proc".as_ptr(),
+            c"tmpfs".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            std::ptr::null(),
+            c"size=16k,nr_inodes=16,mode=0555".as_ptr().cast(),
         ))?;
         self.mask_homes()?;
         let attr = MountAttr {
