@@ -86,6 +86,11 @@ def job_of(index: int, sample: Sample) -> JobTuple:
         raise InvalidInputError(
             f"sample {index}: metadata['entry_point'] must be a Python identifier, got {entry!r}"
         )
+    if entry is not None and "def check(" not in tests:
+        raise InvalidInputError(
+            f"sample {index}: metadata['tests'] must define `check(candidate)` when "
+            "'entry_point' is given"
+        )
     return (sample.completion, tests, entry, None)
 
 

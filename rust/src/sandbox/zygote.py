@@ -338,26 +338,39 @@ def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonc
              entry.decode(), rep, nonce)
 
 
-def _run_phase(fn, args, box, done, catch):
-    """Entry point of the thread each phase of user code runs in.
+def _run_steps(steps, box, done, set_sentinel, catch):
+    """Entry point of the one thread all user code of a job runs in.
 
     It is the bottom frame of that thread, so user code walking `f_back` ends here and never
     reaches the harness (which runs on the main thread, holding the nonce and the report pipe).
-    It has no free variables; all it can leak is its own arguments.
+    It has no free variables; what it can leak is its own arguments. It hands the harness this
+    thread's sentinel (a lock the runtime releases once the thread is gone), runs the steps (a
+    tuple: user code cannot drop one) in order until one raises, then appends exactly one
+    outcome to `box`: (steps completed, exception or None, traceback locations).
     """
+    box.append(set_sentinel())
+    completed = 0
     try:
-        fn(*args)
+        for fn, args in steps:
+            fn(*args)
+            completed += 1
     except catch as e:
         where = []
         tb = e.__traceback__
         while tb is not None:
             where.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
             tb = tb.tb_next
-        box.append((e, where))
+        box.append((completed, e, where))
     else:
-        box.append(None)
+        box.append((completed, None, None))
     finally:
         done.release()
+
+
+def _call_check(namespace, entry):
+    if entry not in namespace:
+        raise NameError(f"the program does not define `{entry}`")
+    namespace["check"](namespace[entry])
 
 
 def _harness(mode, program, tests, entry, rep, nonce):
@@ -368,9 +381,10 @@ def _harness(mode, program, tests, entry, rep, nonce):
     # (see `audit`) and so cannot read or change these.
     write, exit_, sleep, monotonic = os.write, os._exit, time.sleep, time.monotonic
     start_thread, new_lock, thread_count = _thread.start_new_thread, _thread.allocate_lock, _thread._count
-    get_ident = _thread.get_ident
+    get_ident, set_sentinel = _thread.get_ident, _thread._set_sentinel
     main_thread = get_ident()
-    run_phase, exec_, compile_, str_, type_, len_ = _run_phase, exec, compile, str, type, len
+    run_steps, call_check = _run_steps, _call_check
+    exec_, compile_, str_, type_, len_ = exec, compile, str, type, len
     isinstance_, repr_ = isinstance, repr
     BaseException_, MemoryError_, SystemExit_, AssertionError_ = (
         BaseException, MemoryError, SystemExit, AssertionError)
@@ -408,19 +422,20 @@ def _harness(mode, program, tests, entry, rep, nonce):
         if event in denied_on_main and get_ident() == main_thread:
             raise RuntimeError_(f"{event} is not allowed here in the cgpo sandbox")
 
-    def run(fn, args):
-        """Runs fn(*args) on a fresh thread; waits until every thread (the program's own
-        included) has finished; returns None, or (exception, [(file, line), ...])."""
+    def run(steps):
+        """Runs the steps on a fresh thread; waits until every thread (the program's own
+        included) has finished; returns (steps completed, exception or None, locations)."""
         box = []
         done = new_lock()
         done.acquire()
-        start_thread(run_phase, (fn, args, box, done, BaseException_))
+        start_thread(run_steps, (steps, box, done, set_sentinel, BaseException_))
         done.acquire()
-        while thread_count():
+        box[0].acquire()  # the thread is gone (user code may release it early: see below)
+        while thread_count():  # threads the program started, or a lock released early
             sleep(0.0002)
-        if len_(box) != 1:
+        if len_(box) != 2:
             report("runtime_error", "the harness's result slot was tampered with")
-        return box[0]
+        return box[1]
 
     def describe(e):
         try:
@@ -428,8 +443,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
         except BaseException_:
             return type_(e).__name__
 
-    def failed(outcome, phase):
-        e, where = outcome
+    def failed(e, where, phase):
         if isinstance_(e, MemoryError_):
             report("memory", describe(e))
         if isinstance_(e, SystemExit_):
@@ -470,25 +484,23 @@ def _harness(mode, program, tests, entry, rep, nonce):
     namespace["__builtins__"] = builtins
     pristine_builtins = dict(builtins.__dict__)
     sys_.modules["__main__"] = main_module
+    steps = [(exec_, (code, namespace))]
+    phases = ["program"]
+    if mode == "tests":
+        steps.append((namespace.__setitem__, ("__builtins__", pristine_builtins)))
+        steps.append((exec_, (tcode, namespace)))
+        phases += ["tests", "tests"]
+        if entry:
+            steps.append((call_check, (namespace, entry)))
+            phases.append("check")
+    steps = tuple(steps)
     sys_.addaudithook(audit)
-    outcome = run(exec_, (code, namespace))
-    if outcome is not None:
-        failed(outcome, "program")
-    if mode == "io":
-        report("ran")
-    namespace["__builtins__"] = pristine_builtins
-    outcome = run(exec_, (tcode, namespace))
-    if outcome is not None:
-        failed(outcome, "tests")
-    if entry:
-        if entry not in namespace:
-            report("runtime_error", f"the program does not define `{entry}`")
-        if "check" not in namespace:
-            report("sandbox_error", "the tests do not define `check(candidate)`")
-        outcome = run(namespace["check"], (namespace[entry],))
-        if outcome is not None:
-            failed(outcome, "check")
-    report("pass")
+    completed, error, where = run(steps)
+    if error is not None:
+        failed(error, where, phases[completed] if completed < len_(phases) else "tests")
+    if completed != len_(steps):
+        report("runtime_error", "the harness's steps were tampered with")
+    report("ran" if mode == "io" else "pass")
 
 
 _DENIED_EVENTS = frozenset(
@@ -497,8 +509,22 @@ _DENIED_EVENTS = frozenset(
 )
 
 
+def _warm_threads():
+    # The first thread a process starts pays for glibc's and CPython's thread setup; paying it
+    # here once, before any fork, keeps it out of every job (user code runs on threads).
+    import _thread
+
+    done = _thread.allocate_lock()
+    done.acquire()
+    box = []
+    _thread.start_new_thread(_run_steps, ((), box, done, _thread._set_sentinel, Exception))
+    done.acquire()
+    box[0].acquire()
+
+
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _warm_threads()
     os.makedirs(WORK_ROOT, mode=0o755, exist_ok=True)
     gc.collect()
     gc.freeze()  # forked children then do not touch (and copy) the zygote's heap in their GCs
