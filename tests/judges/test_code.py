@@ -195,8 +195,11 @@ def test_broken_humaneval_variants_fail(judge: CodeJudge, variant: str, statuses
     assert {r.reason for r in results} <= statuses
 
 
-@pytest.mark.parametrize("level", ["full", "userns", "minimal"])
-def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
+@pytest.mark.parametrize(
+    ("level", "harness_thread"),
+    [("full", True), ("userns", True), ("minimal", True), ("auto", False)],
+)
+def test_every_isolation_level_gives_the_same_verdicts(level: str, harness_thread: bool) -> None:
     if level == "full" and os.geteuid() != 0:
         pytest.skip("level full needs root")
     programs = {
@@ -207,9 +210,11 @@ def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
         "x = [0] * 10**10\n": "memory",
         "import os\nos.fork()\n" + GOOD: "pass",
         "import socket\nsocket.socket()\n" + GOOD: "runtime_error",
+        "from collections import namedtuple\nP = namedtuple('P', 'a')\n" + GOOD: "pass",
+        "import builtins\nbuiltins.exec = print\ndef f(x):\n    return 0\n": "fail",
     }
-    with CodeJudge(timeout_s=1.0, isolation=level) as j:
-        assert j.isolation == level
+    with CodeJudge(timeout_s=1.0, isolation=level, harness_thread=harness_thread) as j:
+        assert level == "auto" or j.isolation == level
         results = j.explain([Sample("", p, {"tests": TESTS}) for p in programs])
     assert [r.reason for r in results] == list(programs.values())
 

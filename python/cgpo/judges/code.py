@@ -118,6 +118,11 @@ class CodeJudge(BaseJudge):
         Length of the stdout/stderr excerpts in ``explain`` details.
     isolation:
         ``"auto"`` (the strongest the kernel allows), ``"full"``, ``"userns"`` or ``"minimal"``.
+    harness_thread:
+        Run the program and its tests on a thread of their own, whose frames end before the
+        harness's (default). ``False`` runs them on the harness's thread: fewer thread switches
+        (faster on an oversubscribed machine), but a program written against this harness can
+        then reach its frames and forge a pass (docs/code.md).
     python:
         Interpreter that runs the programs (default: this process's ``sys.executable``; Python
         >= 3.9); it is started with ``-I -S``, so programs see the standard library only.
@@ -152,6 +157,7 @@ class CodeJudge(BaseJudge):
         excerpt_chars: int = 1000,
         isolation: str = "auto",
         python: str | None = None,
+        harness_thread: bool = True,
     ) -> None:
         super().__init__()
         if workers is None:
@@ -182,6 +188,7 @@ class CodeJudge(BaseJudge):
             "tmpfs_mb": tmpfs_mb,
             "excerpt_bytes": excerpt_chars,
             "isolation": isolation,
+            "harness_thread": bool(harness_thread),
         }
         self._start()
 

@@ -38,6 +38,8 @@ pub struct SandboxConfig {
     pub tmpfs_mb: u64,
     /// `None`: the strongest level the kernel allows.
     pub isolation: Option<Isolation>,
+    /// Run user code on its own thread, out of reach of the harness's frames (see zygote.py).
+    pub harness_thread: bool,
 }
 
 /// One request to a zygote.
@@ -125,6 +127,7 @@ impl Zygote {
             .arg(format!("uid={uid}"))
             .arg(format!("gid={gid}"))
             .arg(format!("workroot={workroot}"))
+            .arg(format!("harness_thread={}", u8::from(cfg.harness_thread)))
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LC_ALL", "C.UTF-8")

@@ -44,6 +44,9 @@ UID = int(_CFG["uid"])  # -1: keep the current uid (user-namespace and fallback 
 GID = int(_CFG["gid"])
 IS_INIT = os.getpid() == 1
 WORK_ROOT = _CFG["workroot"]
+# 1: user code runs on its own thread, out of reach of the harness's frames (the default);
+# 0: on the harness's thread (fewer thread switches; see docs/code.md for what that gives up).
+HARNESS_THREAD = _CFG.get("harness_thread", "1") == "1"
 
 _IN = 0
 _OUT = 1
@@ -383,7 +386,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
     start_thread, new_lock, thread_count = _thread.start_new_thread, _thread.allocate_lock, _thread._count
     get_ident, set_sentinel = _thread.get_ident, _thread._set_sentinel
     main_thread = get_ident()
-    run_steps, call_check = _run_steps, _call_check
+    run_steps, call_check, separate_thread = _run_steps, _call_check, HARNESS_THREAD
     exec_, compile_, str_, type_, len_ = exec, compile, str, type, len
     isinstance_, repr_ = isinstance, repr
     BaseException_, MemoryError_, SystemExit_, AssertionError_ = (
@@ -393,7 +396,10 @@ def _harness(mode, program, tests, entry, rep, nonce):
     streams = (sys.stdout, sys.stderr)
     sys_ = sys
     denied_everywhere = _DENIED_EVENTS
-    denied_on_main = frozenset_(("sys._getframe", "object.__getattr__"))
+    # Frame objects are refused on the main thread only when user code runs elsewhere.
+    denied_on_main = frozenset_(
+        ("sys._getframe", "object.__getattr__") if HARNESS_THREAD else ()
+    )
     cap = _DETAIL_CAP
     test_lines = tests.splitlines()
 
@@ -428,9 +434,12 @@ def _harness(mode, program, tests, entry, rep, nonce):
         box = []
         done = new_lock()
         done.acquire()
-        start_thread(run_steps, (steps, box, done, set_sentinel, BaseException_))
-        done.acquire()
-        box[0].acquire()  # the thread is gone (user code may release it early: see below)
+        if separate_thread:
+            start_thread(run_steps, (steps, box, done, set_sentinel, BaseException_))
+            done.acquire()
+            box[0].acquire()  # the thread is gone (user code may release it early: see below)
+        else:
+            run_steps(steps, box, done, new_lock, BaseException_)
         while thread_count():  # threads the program started, or a lock released early
             sleep(0.0002)
         if len_(box) != 2:
