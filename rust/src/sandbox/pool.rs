@@ -128,6 +128,7 @@ impl Zygote {
             .arg(format!("gid={gid}"))
             .arg(format!("workroot={workroot}"))
             .arg(format!("harness_thread={}", u8::from(cfg.harness_thread)))
+            .arg(format!("slot={slot}"))
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LC_ALL", "C.UTF-8")

@@ -533,6 +533,10 @@ def _warm_threads():
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One zygote per core, each pinned to its own: a job's hand-over between its two threads
+    # then stays on one run queue instead of waiting for a busy second core.
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[int(_CFG["slot"]) % len(cpus)]})
     _warm_threads()
     os.makedirs(WORK_ROOT, mode=0o755, exist_ok=True)
     gc.collect()
