@@ -97,6 +97,7 @@ class CodeSandbox:
         tmpfs_mb: int,
         excerpt_bytes: int,
         isolation: str | None = None,
+        harness_thread: bool = True,
     ) -> CodeSandbox: ...
     @property
     def isolation(self) -> str: ...
