@@ -43,8 +43,25 @@ fn is_ws(c: char) -> bool {
 fn is_non_word(c: char) -> bool {
     matches!(
         c,
-        ')' | '"' | ';' | '}' | ']' | '*' | ':' | '@' | '\'' | '(' | '{' | '[' | '\u{2018}'
-            | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{ab}' | '\u{bb}' | '?' | '!'
+        ')' | '"'
+            | ';'
+            | '}'
+            | ']'
+            | '*'
+            | ':'
+            | '@'
+            | '\''
+            | '('
+            | '{'
+            | '['
+            | '\u{2018}'
+            | '\u{2019}'
+            | '\u{201c}'
+            | '\u{201d}'
+            | '\u{ab}'
+            | '\u{bb}'
+            | '?'
+            | '!'
     )
 }
 
@@ -53,7 +70,21 @@ fn is_non_word(c: char) -> bool {
 fn is_word_start(c: char) -> bool {
     !matches!(
         c,
-        '(' | '"' | '`' | '{' | '[' | ':' | ';' | '&' | '#' | '*' | '@' | ')' | '}' | ']' | '-' | ','
+        '(' | '"'
+            | '`'
+            | '{'
+            | '['
+            | ':'
+            | ';'
+            | '&'
+            | '#'
+            | '*'
+            | '@'
+            | ')'
+            | '}'
+            | ']'
+            | '-'
+            | ','
     )
 }
 
@@ -394,7 +425,9 @@ fn period_context_matches(text: &str) -> Vec<(usize, usize, usize, Option<usize>
             continue;
         }
         let after = &text[i + 1..];
-        let Some(d) = after.chars().next() else { continue };
+        let Some(d) = after.chars().next() else {
+            continue;
+        };
         if is_non_word(d) {
             out.push((i, i + 1, i + 1 + d.len_utf8(), None));
             continue;
@@ -428,7 +461,11 @@ fn potential_end_contexts(text: &str) -> Vec<EndContext> {
     let make = |slice: (usize, usize), m: (usize, usize, usize, Option<usize>)| EndContext {
         end: m.1,
         next_tok_start: m.3,
-        context: format!("{}{}", &text[slice.0..slice.1.max(slice.0)], &text[m.0..m.2]),
+        context: format!(
+            "{}{}",
+            &text[slice.0..slice.1.max(slice.0)],
+            &text[m.0..m.2]
+        ),
     };
     for m in period_context_matches(text) {
         let (start, ..) = m;
@@ -466,7 +503,15 @@ fn potential_end_contexts(text: &str) -> Vec<EndContext> {
 fn is_closer(c: char) -> bool {
     matches!(
         c,
-        '"' | '\'' | ')' | ']' | '}' | '\u{2018}' | '\u{2019}' | '\u{201c}' | '\u{201d}' | '\u{ab}'
+        '"' | '\''
+            | ')'
+            | ']'
+            | '}'
+            | '\u{2018}'
+            | '\u{2019}'
+            | '\u{201c}'
+            | '\u{201d}'
+            | '\u{ab}'
             | '\u{bb}'
     )
 }

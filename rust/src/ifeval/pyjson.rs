@@ -124,7 +124,9 @@ pub fn python_json_loads_ok(s: &str) -> bool {
                         if b.get(i) != Some(&b'"') {
                             return false;
                         }
-                        let Some(end) = scan_string(b, i + 1) else { return false };
+                        let Some(end) = scan_string(b, i + 1) else {
+                            return false;
+                        };
                         i = skip_ws(b, end);
                         if b.get(i) != Some(&b':') {
                             return false;
@@ -152,7 +154,9 @@ pub fn python_json_loads_ok(s: &str) -> bool {
                         if b.get(i) != Some(&b'"') {
                             return false;
                         }
-                        let Some(end) = scan_string(b, i + 1) else { return false };
+                        let Some(end) = scan_string(b, i + 1) else {
+                            return false;
+                        };
                         i = skip_ws(b, end);
                         if b.get(i) != Some(&b':') {
                             return false;
@@ -174,14 +178,35 @@ mod tests {
     #[test]
     fn python_json_leniency_and_strictness() {
         for good in [
-            "{}", "[]", " {\"a\": [1, 2.5e3, -0, NaN, -Infinity, Infinity, null, true]} ",
-            "\"x\\ud800\"", "1", "-1.5E+2", "{\"a\":1,\"a\":2}", "[[[[]]]]", "\"é\"",
+            "{}",
+            "[]",
+            " {\"a\": [1, 2.5e3, -0, NaN, -Infinity, Infinity, null, true]} ",
+            "\"x\\ud800\"",
+            "1",
+            "-1.5E+2",
+            "{\"a\":1,\"a\":2}",
+            "[[[[]]]]",
+            "\"é\"",
         ] {
             assert!(ok(good), "{good}");
         }
         for bad in [
-            "", "[1,]", "{\"a\":1,}", "{'a':1}", "01", "1.", "[1] x", "\"a\nb\"", "\u{feff}{}",
-            "{\"a\"}", "-", "nan", "\"\\x\"", "[", "1e", "\u{a0}1",
+            "",
+            "[1,]",
+            "{\"a\":1,}",
+            "{'a':1}",
+            "01",
+            "1.",
+            "[1] x",
+            "\"a\nb\"",
+            "\u{feff}{}",
+            "{\"a\"}",
+            "-",
+            "nan",
+            "\"\\x\"",
+            "[",
+            "1e",
+            "\u{a0}1",
         ] {
             assert!(!ok(bad), "{bad}");
         }

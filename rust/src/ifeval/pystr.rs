@@ -143,7 +143,10 @@ mod tests {
         assert!(is_space('\u{a0}'));
         assert!(!is_space('\u{200b}'));
         assert_eq!(strip("\u{1f} a b \n"), "a b");
-        assert_eq!(split_ws(" a\u{1e}b  c ").collect::<Vec<_>>(), vec!["a", "b", "c"]);
+        assert_eq!(
+            split_ws(" a\u{1e}b  c ").collect::<Vec<_>>(),
+            vec!["a", "b", "c"]
+        );
     }
 
     #[test]

@@ -4,7 +4,10 @@
 use super::*;
 
 fn run(id: &str, kwargs: &[(&str, KwValue)], response: &str) -> bool {
-    let kw: Kwargs = kwargs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect();
+    let kw: Kwargs = kwargs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect();
     let ins = build(id, &kw, "").expect("valid instruction");
     check(&Resources::default(), &ins, response, true).ok
 }
@@ -21,7 +24,11 @@ fn keyword_checks() {
     let f = |n: i64, rel: &str, text: &str| {
         run(
             "keywords:frequency",
-            &[("keyword", s(" the ")), ("frequency", KwValue::Int(n)), ("relation", s(rel))],
+            &[
+                ("keyword", s(" the ")),
+                ("frequency", KwValue::Int(n)),
+                ("relation", s(rel)),
+            ],
             text,
         )
     };
@@ -38,7 +45,11 @@ fn keyword_checks() {
 #[test]
 fn falsy_kwargs_fall_back_to_documented_defaults() {
     // frequency 0 is dropped -> default 1, relation missing -> "at least".
-    let kw = [("keyword", s("a")), ("frequency", KwValue::Int(0)), ("relation", KwValue::None)];
+    let kw = [
+        ("keyword", s("a")),
+        ("frequency", KwValue::Int(0)),
+        ("relation", KwValue::None),
+    ];
     assert!(run("keywords:frequency", &kw, "a"));
     assert!(!run("keywords:frequency", &kw, "b"));
 }
@@ -55,23 +66,39 @@ fn bad_input_is_an_error() {
 #[test]
 fn format_checks() {
     let p = |n: i64, text: &str| {
-        run("length_constraints:number_paragraphs", &[("num_paragraphs", KwValue::Int(n))], text)
+        run(
+            "length_constraints:number_paragraphs",
+            &[("num_paragraphs", KwValue::Int(n))],
+            text,
+        )
     };
     assert!(p(2, "a *** b"));
     assert!(p(2, "*** a *** b ***"));
     assert!(!p(2, "a *** *** b"));
     assert!(!p(3, "a *** b"));
     let h = |n: i64, text: &str| {
-        run("detectable_format:number_highlighted_sections", &[("num_highlights", KwValue::Int(n))], text)
+        run(
+            "detectable_format:number_highlighted_sections",
+            &[("num_highlights", KwValue::Int(n))],
+            text,
+        )
     };
     assert!(h(2, "*a* and **b**"));
     assert!(!h(2, "* * and *a*"));
     let b = |n: i64, text: &str| {
-        run("detectable_format:number_bullet_lists", &[("num_bullets", KwValue::Int(n))], text)
+        run(
+            "detectable_format:number_bullet_lists",
+            &[("num_bullets", KwValue::Int(n))],
+            text,
+        )
     };
     assert!(b(3, "* a\n* b\n- c"));
     assert!(!b(3, "* a\n** b\n- c"));
-    assert!(run("detectable_format:json_format", &[], "```json\n{\"a\": NaN}\n```"));
+    assert!(run(
+        "detectable_format:json_format",
+        &[],
+        "```json\n{\"a\": NaN}\n```"
+    ));
     assert!(!run("detectable_format:json_format", &[], "{'a': 1}"));
     assert!(run("detectable_format:title", &[], "<<Joy>> x"));
     assert!(!run("detectable_format:title", &[], "<< >> x"));
@@ -80,9 +107,20 @@ fn format_checks() {
     assert!(run("startend:quotation", &[], " \"hi\" "));
     assert!(!run("startend:quotation", &[], "\""));
     assert!(run("punctuation:no_comma", &[], "a b"));
-    let sec = [("section_spliter", s("Section")), ("num_sections", KwValue::Int(2))];
-    assert!(run("detectable_format:multiple_sections", &sec, "Section 1 a\nSection 2 b"));
-    assert!(!run("detectable_format:multiple_sections", &sec, "Section 1 a"));
+    let sec = [
+        ("section_spliter", s("Section")),
+        ("num_sections", KwValue::Int(2)),
+    ];
+    assert!(run(
+        "detectable_format:multiple_sections",
+        &sec,
+        "Section 1 a\nSection 2 b"
+    ));
+    assert!(!run(
+        "detectable_format:multiple_sections",
+        &sec,
+        "Section 1 a"
+    ));
     let ps = [("postscript_marker", s("P.S."))];
     assert!(run("detectable_content:postscript", &ps, "hi\np. s. bye"));
     assert!(!run("detectable_content:postscript", &ps, "hi\nPS bye"));
@@ -95,9 +133,21 @@ fn nth_paragraph_first_word() {
         ("nth_paragraph", KwValue::Int(2)),
         ("first_word", s("Then")),
     ];
-    assert!(run("length_constraints:nth_paragraph_first_word", &kw, "A b.\n\n\"Then, c."));
-    assert!(!run("length_constraints:nth_paragraph_first_word", &kw, "A b.\n\nNow c."));
-    assert!(!run("length_constraints:nth_paragraph_first_word", &kw, "A b.\n\nThen\n\nc"));
+    assert!(run(
+        "length_constraints:nth_paragraph_first_word",
+        &kw,
+        "A b.\n\n\"Then, c."
+    ));
+    assert!(!run(
+        "length_constraints:nth_paragraph_first_word",
+        &kw,
+        "A b.\n\nNow c."
+    ));
+    assert!(!run(
+        "length_constraints:nth_paragraph_first_word",
+        &kw,
+        "A b.\n\nThen\n\nc"
+    ));
 }
 
 #[test]
@@ -117,7 +167,9 @@ fn huge_and_odd_inputs_do_not_panic() {
         let kw: Kwargs = match id {
             "keywords:existence" => vec![("keywords".into(), KwValue::List(vec![s("x")]))],
             "keywords:frequency" => vec![("keyword".into(), s("x"))],
-            "keywords:forbidden_words" => vec![("forbidden_words".into(), KwValue::List(vec![s("x")]))],
+            "keywords:forbidden_words" => {
+                vec![("forbidden_words".into(), KwValue::List(vec![s("x")]))]
+            }
             "length_constraints:nth_paragraph_first_word" => vec![("first_word".into(), s("x"))],
             "combination:repeat_prompt" => vec![("prompt_to_repeat".into(), s("x"))],
             _ => vec![],

@@ -39,18 +39,34 @@ fn rules() -> &'static Rules {
             (rx(r#"([ (\[{<])("|'{2})"#), "${1} `` ", &["\"", "''"]),
         ],
         punctuation: vec![
-            (rx(r#"([^.])(\.)([\])}>"'»”’ ]*)\s*\z"#), "${1} ${2} ${3} ", &["."]),
+            (
+                rx(r#"([^.])(\.)([\])}>"'»”’ ]*)\s*\z"#),
+                "${1} ${2} ${3} ",
+                &["."],
+            ),
             (rx(r"([:,])([^\d])"), " ${1} ${2}", &[":", ","]),
             (rx(r"([:,])(\n?)\z"), " ${1} ${2}", &[":", ","]),
             (rx(r"\.{2,}"), " ${0} ", &[".."]),
             (rx(r"[;@#$%&]"), " ${0} ", &[";", "@", "#", "$", "%", "&"]),
-            (rx(r"[\x{2012}-\x{2015}]"), " ${0} ", &["\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}"]),
-            (rx(r#"([^.])(\.)([\])}>"']*)\s*\z"#), "${1} ${2}${3} ", &["."]),
+            (
+                rx(r"[\x{2012}-\x{2015}]"),
+                " ${0} ",
+                &["\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}"],
+            ),
+            (
+                rx(r#"([^.])(\.)([\])}>"']*)\s*\z"#),
+                "${1} ${2}${3} ",
+                &["."],
+            ),
             (rx(r"[?!]"), " ${0} ", &["?", "!"]),
             (rx(r"([^'])' "), "${1} ' ", &["' "]),
             (rx(r"[*]"), " ${0} ", &["*"]),
         ],
-        parens: (rx(r"[\]\[(){}<>]"), " ${0} ", &["[", "]", "(", ")", "{", "}", "<", ">"]),
+        parens: (
+            rx(r"[\]\[(){}<>]"),
+            " ${0} ",
+            &["[", "]", "(", ")", "{", "}", "<", ">"],
+        ),
         dashes: (rx("--"), " -- ", &["--"]),
         ending: vec![
             (rx("([»”’])"), " ${1} ", &["»", "”", "’"]),
@@ -58,7 +74,11 @@ fn rules() -> &'static Rules {
             (rx("\""), " '' ", &["\""]),
             (rx(r"\s+"), " ", &[]),
             (rx(r"([^' ])('[sS]|'[mM]|'[dD]|') "), "${1} ${2} ", &["'"]),
-            (rx(r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "), "${1} ${2} ", &["'"]),
+            (
+                rx(r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "),
+                "${1} ${2} ",
+                &["'"],
+            ),
         ],
         contractions: vec![
             (rx(r"(?i)\b(can)(not)\b"), " ${1} ${2} ", &["cannot"]),
@@ -91,17 +111,19 @@ fn split_opening_quotes(text: &str) -> String {
         if c == '\'' && !prev.is_some_and(is_word) {
             let after = &text[i + 1..];
             let next_is_word = after.chars().next().is_some_and(is_word);
-            let clitic = ["re", "ve", "ll", "m", "t", "s", "d", "n"].iter().any(|alt| {
-                after.len() >= alt.len()
-                    && after.is_char_boundary(alt.len())
-                    && after[..alt.len()].eq_ignore_ascii_case(alt)
-                    && {
-                        // \b after the clitic: word/non-word transition.
-                        let last_word = true; // the clitic letters are word characters
-                        let next = after[alt.len()..].chars().next();
-                        last_word != next.is_some_and(is_word)
-                    }
-            });
+            let clitic = ["re", "ve", "ll", "m", "t", "s", "d", "n"]
+                .iter()
+                .any(|alt| {
+                    after.len() >= alt.len()
+                        && after.is_char_boundary(alt.len())
+                        && after[..alt.len()].eq_ignore_ascii_case(alt)
+                        && {
+                            // \b after the clitic: word/non-word transition.
+                            let last_word = true; // the clitic letters are word characters
+                            let next = after[alt.len()..].chars().next();
+                            last_word != next.is_some_and(is_word)
+                        }
+                });
             if next_is_word && !clitic {
                 out.push(' ');
             }
@@ -166,8 +188,8 @@ mod tests {
         assert_eq!(
             tokenize_sentence(s),
             vec![
-                "Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")",
-                "in", "New", "York.", "Please", "buy", "me", "two", "of", "them.", "Thanks", "."
+                "Good", "muffins", "cost", "$", "3.88", "(", "roughly", "3,36", "euros", ")", "in",
+                "New", "York.", "Please", "buy", "me", "two", "of", "them.", "Thanks", "."
             ]
         );
     }

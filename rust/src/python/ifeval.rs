@@ -84,7 +84,9 @@ fn ifeval_load_resources(
         for (l, (freq, nw)) in freqs.iter().zip(&n_words).enumerate() {
             for (word, &f) in freq {
                 let cs: Vec<char> = word.chars().collect();
-                let Some(key) = langdetect::pack_ngram(&cs) else { continue };
+                let Some(key) = langdetect::pack_ngram(&cs) else {
+                    continue;
+                };
                 if let Some(&n) = nw.get(cs.len() - 1) {
                     let r = *index.entry(key).or_insert_with(|| {
                         rows.push(Vec::new());
@@ -177,7 +179,11 @@ fn to_samples(items: &Bound<'_, PyList>) -> PyResult<Vec<Sample>> {
             let mut kw = Kwargs::new();
             for (k, v) in dict.iter() {
                 let key: String = k.extract().map_err(|_| {
-                    to_py_err(CoreError::invalid_at(i, "kwargs", format!("kwargs[{j}] keys must be str")))
+                    to_py_err(CoreError::invalid_at(
+                        i,
+                        "kwargs",
+                        format!("kwargs[{j}] keys must be str"),
+                    ))
                 })?;
                 kw.push((key, kw_value(&v)));
             }
@@ -262,7 +268,13 @@ fn ifeval_sentences(
                     res.punkt
                         .sentence_spans(t)
                         .into_iter()
-                        .map(|(s, e)| if s < e { t[s..e].to_string() } else { String::new() })
+                        .map(|(s, e)| {
+                            if s < e {
+                                t[s..e].to_string()
+                            } else {
+                                String::new()
+                            }
+                        })
                         .collect()
                 })
                 .collect())
