@@ -8,6 +8,7 @@ PY := $(VENV)/bin/python
 REQ_HASH := $(shell cat requirements/*.txt | sha256sum | cut -c1-16)
 STAMP := $(VENV)/.cgpo-deps-$(REQ_HASH)
 export PYTHONPATH := $(CURDIR)/python
+export VIRTUAL_ENV := $(VENV)
 export CGPO_CACHE ?= $(HOME)/.cache/cgpo
 # Math-Verify and torch are happier with a stable thread count on a 2-core box.
 export TOKENIZERS_PARALLELISM := false
@@ -35,13 +36,15 @@ install: build  ## install cgpo (and its `cgpo` command) into the virtualenv
 test-rust:  ## Rust unit tests of the pure core (no Python needed)
 	cargo test --workspace -q
 
-test-py: build  ## pytest, without the slow tests
-	$(PY) -m pytest -q -m "not slow and not gpu" tests
+test-py: build  ## pytest, without the slow tests (collecting no test at all is a failure)
+	$(PY) -m pytest -q -m "not slow and not gpu" tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; exit $$rc
 
 test: test-rust test-py  ## everything CI runs: Rust tests + pytest (not slow)
 
-test-slow: build  ## the slow tests (real models, full datasets)
-	$(PY) -m pytest -q -m "slow" tests
+test-slow: build  ## the slow tests (real models, full datasets); none collected is not an error
+	$(PY) -m pytest -q -m "slow" tests; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "no slow tests collected"; exit 0; fi; exit $$rc
 
 lint: venv  ## cargo fmt/clippy, ruff, mypy, stubtest
 	cargo fmt --all --check

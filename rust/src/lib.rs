@@ -7,6 +7,9 @@
 pub mod batch;
 pub mod error;
 pub mod ifeval;
+pub mod math;
+pub mod sandbox;
+pub mod selection;
 pub mod verdict;
 
 #[cfg(feature = "python")]

@@ -3,6 +3,10 @@
 Every judge takes a batch of :class:`Sample` and returns a list of :class:`Verdict`.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 from cgpo.judges.base import (
     BaseJudge,
     Judge,
@@ -12,16 +16,40 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.code import CodeJudge
 from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
+from cgpo.judges.math import MathJudge
+from cgpo.judges.mixture import MixtureOfJudges
+from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
+
+if TYPE_CHECKING:
+    from cgpo.judges.llm import LLMJudge
 
 __all__ = [
     "BaseJudge",
+    "CodeJudge",
     "InstructionJudge",
     "Judge",
     "JudgeResult",
     "JudgeStats",
+    "LLMJudge",
+    "MathJudge",
+    "MixtureOfJudges",
     "Sample",
     "Verdict",
     "as_reward_function",
+    "available_judges",
+    "create_judge",
+    "from_config",
     "ifeval_metrics",
+    "register_judge",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The LLM judge imports torch and transformers: only pay for that when it is used.
+    if name == "LLMJudge":
+        from cgpo.judges.llm import LLMJudge
+
+        return LLMJudge
+    raise AttributeError(f"module 'cgpo.judges' has no attribute {name!r}")

@@ -150,9 +150,13 @@ def check_samples(samples: Sequence[Sample]) -> Sequence[Sample]:
         )
     for i, s in enumerate(samples):
         if not isinstance(s, Sample):
-            raise InvalidInputError(f"sample {i}: expected cgpo.judges.Sample, got {type(s).__name__}")
+            raise InvalidInputError(
+                f"sample {i}: expected cgpo.judges.Sample, got {type(s).__name__}"
+            )
         if not isinstance(s.prompt, str):
-            raise InvalidInputError(f"sample {i}: `prompt` must be str, got {type(s.prompt).__name__}")
+            raise InvalidInputError(
+                f"sample {i}: `prompt` must be str, got {type(s.prompt).__name__}"
+            )
         if not isinstance(s.completion, str):
             raise InvalidInputError(
                 f"sample {i}: `completion` must be str, got {type(s.completion).__name__}"
@@ -164,7 +168,9 @@ def check_samples(samples: Sequence[Sample]) -> Sequence[Sample]:
     return samples
 
 
-def require_metadata(samples: Sequence[Sample], key: str, types: type | tuple[type, ...]) -> list[Any]:
+def require_metadata(
+    samples: Sequence[Sample], key: str, types: type | tuple[type, ...]
+) -> list[Any]:
     """Returns ``metadata[key]`` of every sample, raising a clear error naming index and key."""
     values = []
     for i, s in enumerate(samples):
@@ -172,7 +178,11 @@ def require_metadata(samples: Sequence[Sample], key: str, types: type | tuple[ty
             raise InvalidInputError(f"sample {i}: metadata is missing the key {key!r}")
         value = s.metadata[key]
         if not isinstance(value, types):
-            expected = types.__name__ if isinstance(types, type) else " or ".join(t.__name__ for t in types)
+            expected = (
+                types.__name__
+                if isinstance(types, type)
+                else " or ".join(t.__name__ for t in types)
+            )
             raise InvalidInputError(
                 f"sample {i}: metadata[{key!r}] must be {expected}, got {type(value).__name__}"
             )
@@ -205,7 +215,7 @@ def as_reward_function(
 
     Examples
     --------
-    >>> from cgpo.judges import as_reward_function
+    >>> from cgpo.judges import Verdict, as_reward_function
     >>> class Even:
     ...     name = "even"
     ...     def judge(self, samples):
@@ -216,7 +226,9 @@ def as_reward_function(
     [1.0, 0.0]
     """
 
-    def reward_fn(prompts: Sequence[Any], completions: Sequence[Any], **columns: Any) -> list[float | None]:
+    def reward_fn(
+        prompts: Sequence[Any], completions: Sequence[Any], **columns: Any
+    ) -> list[float | None]:
         if len(prompts) != len(completions):
             raise InvalidInputError(
                 f"got {len(prompts)} prompts but {len(completions)} completions"
@@ -254,6 +266,4 @@ def _as_text(x: Any) -> str:
         return x
     if isinstance(x, Sequence) and x and isinstance(x[-1], Mapping) and "content" in x[-1]:
         return str(x[-1]["content"])
-    raise InvalidInputError(
-        f"expected a string or a list of chat messages, got {type(x).__name__}"
-    )
+    raise InvalidInputError(f"expected a string or a list of chat messages, got {type(x).__name__}")

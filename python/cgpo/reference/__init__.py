@@ -4,6 +4,8 @@ Written for clarity, not speed: the property tests check that the Rust judges gi
 verdicts, and the benchmarks measure how much faster the Rust ones are.
 """
 
+from cgpo.reference.code import CodeJudge
 from cgpo.reference.instructions import InstructionJudge
+from cgpo.reference.math import MathJudge
 
-__all__: list[str] = ["InstructionJudge"]
+__all__ = ["CodeJudge", "InstructionJudge", "MathJudge"]

@@ -11,11 +11,14 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use pyo3::prelude::*;
 
+mod ifeval;
+mod math;
+mod sandbox;
+mod selection;
+
 use crate::batch::panic_message;
 use crate::error::CoreError;
 use crate::verdict::Outcome;
-
-mod ifeval;
 
 pyo3::import_exception!(cgpo.errors, InvalidInputError);
 pyo3::import_exception!(cgpo.errors, JudgeInternalError);
@@ -65,6 +68,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add_function(wrap_pyfunction!(set_parallelism, m)?)?;
     m.add_function(wrap_pyfunction!(get_parallelism, m)?)?;
+    selection::register(m)?;
+    math::register(m)?;
     ifeval::register(m)?;
+    sandbox::register(m)?;
     Ok(())
 }

@@ -1,0 +1,1 @@
+"""Benchmarks shipped with the package (``cgpo bench``); scripts under ``benches/`` call them."""

@@ -1,0 +1,1 @@
+"""Subcommands of the ``cgpo`` command line (each module: ``add_arguments`` and ``run``)."""

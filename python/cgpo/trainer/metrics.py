@@ -1,0 +1,71 @@
+"""Where a run's numbers go: ``metrics.jsonl`` (one object per task and step), TensorBoard when it
+is installed, and a tqdm progress bar."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+
+class MetricsLogger:
+    """Appends per-task metrics to ``RUN_DIR/metrics.jsonl``.
+
+    On resume from step S, lines of steps after S (written by the interrupted run after its last
+    checkpoint) are dropped first, so the file reads like one uninterrupted run.
+    """
+
+    def __init__(
+        self, output_dir: str | Path, *, tensorboard: bool = True, resume_step: int | None = None
+    ) -> None:
+        self.path = Path(output_dir) / "metrics.jsonl"
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if resume_step is None:
+            self.path.write_text("")
+        elif self.path.exists():
+            kept = [
+                line
+                for line in self.path.read_text().splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= resume_step
+            ]
+            self.path.write_text("".join(line + "\n" for line in kept))
+        self._tb: Any = _tensorboard(Path(output_dir) / "tensorboard") if tensorboard else None
+
+    def log(self, record: Mapping[str, Any]) -> None:
+        clean = {k: _json_value(v) for k, v in record.items()}
+        with self.path.open("a") as f:
+            f.write(json.dumps(clean) + "\n")
+        if self._tb is not None:
+            step, task = int(record["step"]), record.get("task", "all")
+            for k, v in clean.items():
+                if k not in ("step", "task") and isinstance(v, (int, float)) and v is not None:
+                    self._tb.add_scalar(f"{task}/{k}", v, step)
+
+    def close(self) -> None:
+        if self._tb is not None:
+            self._tb.flush()
+            self._tb.close()
+            self._tb = None
+
+
+def _tensorboard(log_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # TensorBoard is optional
+        return None
+    return SummaryWriter(log_dir=str(log_dir))
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item") and callable(v.item):
+        return _json_value(v.item())
+    return v
+
+
+def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
+    p = Path(run_dir) / "metrics.jsonl"
+    return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]

