@@ -22,13 +22,13 @@ from typing import Any
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests", "judges"))
 
-import ifeval_corpus  # noqa: E402
+import ifeval_corpus
 
-from cgpo import _core  # noqa: E402
-from cgpo.judges import Sample  # noqa: E402
-from cgpo.judges.instructions import InstructionJudge, _resources  # noqa: E402
-from cgpo.reference import InstructionJudge as RefJudge  # noqa: E402
-from cgpo.reference import lmeval_ifeval  # noqa: E402
+from cgpo import _core
+from cgpo.judges import Sample
+from cgpo.judges.instructions import InstructionJudge, _resources
+from cgpo.reference import InstructionJudge as RefJudge
+from cgpo.reference import lmeval_ifeval
 
 Row = tuple[str, str, list[str], list[dict[str, Any]]]
 
@@ -121,7 +121,10 @@ def main() -> None:
     for i, t in enumerate(two_kb):
         pairs = list(ifeval_corpus.instructions_for(t, i))
         others = [p for p in pairs if p[0] != "language:response_language"]
-        pick = [("language:response_language", {"language": "en"}), *random.Random(i).sample(others, 2)]
+        pick = [
+            ("language:response_language", {"language": "en"}),
+            *random.Random(i).sample(others, 2),
+        ]
         row = ("Write", t, [p[0] for p in pick], [p[1] for p in pick])
         s = Sample(row[0], row[1], {"instruction_id_list": row[2], "kwargs": row[3]})
         _core.ifeval_check(res, [row], False, False)  # compile this row's patterns once
@@ -139,10 +142,7 @@ def main() -> None:
     )
     for name, lat in (("core call", lat_core), ("InstructionJudge.check", lat_api)):
         q = statistics.quantiles(lat, n=20)
-        print(
-            f"  {name}: median {statistics.median(lat) * 1e6:.1f} us, "
-            f"p95 {q[18] * 1e6:.1f} us"
-        )
+        print(f"  {name}: median {statistics.median(lat) * 1e6:.1f} us, p95 {q[18] * 1e6:.1f} us")
     _core.set_parallelism(True)
 
 
