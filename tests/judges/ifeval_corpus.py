@@ -27,7 +27,7 @@ def _ifbench_dir() -> str | None:
     spec = importlib.util.find_spec("ifbench")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return os.path.join(list(spec.submodule_search_locations)[0], "data")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "data")
 
 
 def ifbench_texts() -> list[str]:
@@ -132,7 +132,7 @@ def instructions_for(text: str, seed: int) -> Iterator[tuple[str, dict[str, Any]
     yield "keywords:existence", {"keywords": [*words, "zyzzyvaq"]}
     yield "keywords:forbidden_words", {"forbidden_words": words[:2]}
     yield "keywords:forbidden_words", {"forbidden_words": ["zyzzyvaq", "the"]}
-    for lang in rng.sample(IFEVAL_LANGS, 3) + ["en"]:
+    for lang in [*rng.sample(IFEVAL_LANGS, 3), "en"]:
         yield "language:response_language", {"language": lang}
     yield "length_constraints:number_paragraphs", {"num_paragraphs": n_para}
     yield "length_constraints:number_paragraphs", {"num_paragraphs": n_para + 1}

@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from cgpo import InstructionJudge, InvalidInputError
-from cgpo import _core
+from cgpo import InstructionJudge, InvalidInputError, _core
 from cgpo.judges import Sample, Verdict, ifeval_metrics
 from cgpo.judges.instructions import INSTRUCTION_IDS, _resources
 from cgpo.reference import InstructionJudge as RefJudge

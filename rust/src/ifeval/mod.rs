@@ -1097,31 +1097,33 @@ pub fn evaluate_one(
     loose: bool,
     detail: bool,
 ) -> Vec<InstructionResult> {
-    let variants = if loose {
+    let mut variants = if loose {
         loose_variants(response)
     } else {
         vec![response.to_string()]
     };
+    // Loose mode asks whether *any* variant passes: identical variants (a response without
+    // asterisks, or with a single line) need checking once. Blank ones never pass.
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| !pystr::strip(v).is_empty() && seen.insert(v.clone()));
     instructions
         .iter()
         .zip(ids)
         .map(|(ins, id)| {
-            let mut last_detail = String::new();
+            let mut last_detail = if detail && variants.is_empty() {
+                "empty response".to_string()
+            } else {
+                String::new()
+            };
             let mut followed = false;
             for v in &variants {
-                if pystr::strip(v).is_empty() {
-                    if last_detail.is_empty() && detail {
-                        last_detail = "empty response".to_string();
-                    }
-                    continue;
-                }
                 let c = check(res, ins, v, detail);
                 if c.ok {
                     followed = true;
                     last_detail = String::new();
                     break;
                 }
-                if last_detail.is_empty() || last_detail == "empty response" {
+                if last_detail.is_empty() {
                     last_detail = c.detail;
                 }
             }
