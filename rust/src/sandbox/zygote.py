@@ -43,6 +43,16 @@ CAPTURE = int(_CFG["capture"])
 UID = int(_CFG["uid"])  # -1: keep the current uid (user-namespace and fallback modes)
 GID = int(_CFG["gid"])
 IS_INIT = os.getpid() == 1
+if not IS_INIT:
+    # Fallback level (no PID namespace): become the reaper of the jobs' orphans, so a job's
+    # double-forked or exited grandchildren are reparented here, killed and reaped after the job
+    # instead of lingering under the host's init (where, as zombies, they would still count
+    # against the job uid's RLIMIT_NPROC and make the next job's fork fail with EAGAIN).
+    import ctypes
+
+    _PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    del ctypes
 WORK_ROOT = _CFG["workroot"]
 # 1: user code runs on its own thread, out of reach of the harness's frames (the default);
 # 0: on the harness's thread (fewer thread switches; see docs/code.md for what that gives up).
@@ -83,6 +93,25 @@ def _write_frame(fields):
         data = data[os.write(_OUT, data) :]
 
 
+def _children():
+    """Pids whose parent is this zygote (fallback level only: it scans /proc)."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: fields start after the last ')'
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == me:
+            found.append(int(entry))
+    return found
+
+
 def _kill_everything(pid):
     """Kills the job and everything it started, then reaps it all.
 
@@ -100,6 +129,13 @@ def _kill_everything(pid):
                 os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if not IS_INIT:
+            # Orphans that left the job's process group (setsid daemons) are our children now.
+            for child in _children():
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         try:
             while True:
                 reaped, _ = os.waitpid(-1, os.WNOHANG)
