@@ -103,8 +103,12 @@ def main() -> None:
 
     humaneval = list(read_problems().values())
     rows: list[tuple[str, str, int, float, int]] = []
-    with CodeJudge(timeout_s=args.timeout, workers=args.workers) as judge:
+    with (
+        CodeJudge(timeout_s=args.timeout, workers=args.workers) as judge,
+        CodeJudge(timeout_s=args.timeout, workers=args.workers, harness_thread=False) as inline,
+    ):
         run_cgpo([TRIVIAL] * 20, judge)  # start every worker before timing
+        run_cgpo([TRIVIAL] * 20, inline)
         for name, problems, n_fast, n_slow in (
             ("trivial", [TRIVIAL], args.trivial, args.baseline_trivial),
             ("humaneval-164", humaneval, len(humaneval), len(humaneval)),
@@ -112,6 +116,7 @@ def main() -> None:
             fast = list(problems) * (n_fast // len(problems))
             slow = list(problems) * (n_slow // len(problems))
             rows.append((name, "cgpo", len(fast), *run_cgpo(fast, judge)))
+            rows.append((name, "cgpo harness_thread=False", len(fast), *run_cgpo(fast, inline)))
             rows.append(
                 (
                     name,

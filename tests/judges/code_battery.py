@@ -153,9 +153,39 @@ CASES = [
         ("runtime_error",),
     ),
     Case(
+        "rebind_builtins_exec",
+        "import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "patch_the_harness_module",
+        "import sys\nm = sys.modules['__main__']\nfor name in dir(m):\n"
+        "    if callable(getattr(m, name)):\n"
+        "        setattr(m, name, lambda *a, **k: ('pass', ''))\nraise ValueError('x')\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "walk_frames_to_the_harness",
+        "import sys\nfr = sys._getframe(0)\nwhile fr is not None:\n"
+        "    for v in [*fr.f_locals.values(), *fr.f_globals.values()]:\n"
+        "        if callable(v) and getattr(v, '__name__', '') in ('report', '_harness'):\n"
+        "            try:\n                v('pass')\n            except BaseException:\n"
+        "                pass\n    fr = fr.f_back\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "leave_a_thread_running",
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True)"
+        ".start()\n" + GOOD,
+        ("timeout",),
+    ),
+    Case(
+        # User code runs off the main thread, where signal.signal raises: the signals are
+        # ignored in a shell instead, which is then killed like anything else.
         "ignore_signals",
-        "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
-        "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "import os, signal\ntry:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "except ValueError:\n    pass\n"
+        "os.system(\"trap '' TERM INT HUP XCPU; while :; do :; done\")\n" + GOOD,
         ("timeout",),
     ),
     Case(
@@ -327,24 +357,47 @@ def _real_uid(pid: str) -> int:
     return -1
 
 
+def _parent(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return "0"
+
+
+def _descends_from_me(pid: str) -> bool:
+    me = str(os.getpid())
+    for _ in range(64):
+        pid = _parent(pid)
+        if pid == me:
+            return True
+        if pid in ("0", "1"):
+            return False
+    return False
+
+
 def leftover_processes(marker: str) -> list[int]:
-    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`)."""
+    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`) under
+    this process's zygotes (other judges on the host may be running jobs right now)."""
     left = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
-        if marker.encode() in _cmdline(pid) or _real_uid(pid) >= JOB_UID_BASE:
+        if marker.encode() in _cmdline(pid) or (
+            _real_uid(pid) >= JOB_UID_BASE and _descends_from_me(pid)
+        ):
             left.append(int(pid))
     return left
 
 
 def zygote_processes(uid: int | None = None) -> list[int]:
-    """Host pids of live zygotes and their jobs (they all carry the zygote's source in argv),
-    optionally only those running as ``uid``."""
+    """Host pids of this process's live zygotes and their jobs (they all carry the zygote's
+    source in argv), optionally only those running as ``uid``."""
     return [
         int(pid)
         for pid in os.listdir("/proc")
         if pid.isdigit()
         and ZYGOTE_SIGNATURE in _cmdline(pid)
         and (uid is None or _real_uid(pid) == uid)
+        and _descends_from_me(pid)
     ]

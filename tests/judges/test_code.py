@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -194,8 +195,11 @@ def test_broken_humaneval_variants_fail(judge: CodeJudge, variant: str, statuses
     assert {r.reason for r in results} <= statuses
 
 
-@pytest.mark.parametrize("level", ["full", "userns", "minimal"])
-def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
+@pytest.mark.parametrize(
+    ("level", "harness_thread"),
+    [("full", True), ("userns", True), ("minimal", True), ("auto", False)],
+)
+def test_every_isolation_level_gives_the_same_verdicts(level: str, harness_thread: bool) -> None:
     if level == "full" and os.geteuid() != 0:
         pytest.skip("level full needs root")
     programs = {
@@ -206,8 +210,44 @@ def test_every_isolation_level_gives_the_same_verdicts(level: str) -> None:
         "x = [0] * 10**10\n": "memory",
         "import os\nos.fork()\n" + GOOD: "pass",
         "import socket\nsocket.socket()\n" + GOOD: "runtime_error",
+        "from collections import namedtuple\nP = namedtuple('P', 'a')\n" + GOOD: "pass",
+        "import builtins\nbuiltins.exec = print\ndef f(x):\n    return 0\n": "fail",
     }
-    with CodeJudge(timeout_s=1.0, isolation=level) as j:
-        assert j.isolation == level
+    with CodeJudge(timeout_s=1.0, isolation=level, harness_thread=harness_thread) as j:
+        assert level == "auto" or j.isolation == level
         results = j.explain([Sample("", p, {"tests": TESTS}) for p in programs])
     assert [r.reason for r in results] == list(programs.values())
+
+
+def test_threads_share_a_judge(judge: CodeJudge) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = Sample("", GOOD, {"tests": TESTS})
+    bad = Sample("", "def f(x):\n    return x\n", {"tests": TESTS})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: judge.judge([good, bad] * (i + 1)), range(8)))
+    assert results == [[Verdict.SATISFIED, Verdict.VIOLATED] * (i + 1) for i in range(8)]
+
+
+def test_a_forked_child_gets_its_own_workers(judge: CodeJudge) -> None:
+    good = Sample("", GOOD, {"tests": TESTS})
+    assert judge.judge([good]) == [Verdict.SATISFIED]
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns about forking a process that has threads (other judges' pools).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            ok = judge.judge([good]) == [Verdict.SATISFIED]
+            judge.close()
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    # The parent's workers were neither used nor stopped by the child.
+    assert judge.judge([good, good]) == [Verdict.SATISFIED] * 2

@@ -35,10 +35,11 @@ EQUIVALENT = {
     "powers": [("2^{10}", "1024"), ("2^{-1}", "0.5"), ("4^{1/2}", "2"), ("8^{2/3}", "4")],
     "polynomials": [("(x+1)^2", "x^2+2x+1"), ("\\frac{x^2-1}{x-1}", "x+1"), ("2(a+b)", "2a+2b")],
     "tuples": [("(1, 2)", "(1,2)"), ("(\\frac12, 3)", "(0.5, 3)")],
-    "sets": [("\\{1, 2\\}", "\\{2, 1\\}"), ("3, 1, 2", "1,2,3"), ("1 \\pm \\sqrt2", "1+\\sqrt2, 1-\\sqrt2")],  # noqa: E501
+    "sets": [("x=1 \\text{ or } x=2", "1, 2"), ("3 and 5", "5, 3"), ("\\{1, 2\\}", "\\{2, 1\\}"), ("3, 1, 2", "1,2,3"), ("1 \\pm \\sqrt2", "1+\\sqrt2, 1-\\sqrt2")],  # noqa: E501
     "intervals": [("[1, 2)", "[1,2)"), ("(-\\infty, 3]", "(-\\infty,3]"), ("x > 2", "(2, \\infty)")],  # noqa: E501
     "unions": [("(-\\infty,0)\\cup(1,\\infty)", "(1,\\infty)\\cup(-\\infty,0)")],
-    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1")],
+    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1"),
+                  ("f(x)=x^2+1", "x^2+1"), ("S(n) = 2^{n-1}", "2^{n-1}")],
     "matrices": [("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}")],  # noqa: E501
     "units_text": [("10\\text{ cm}", "10"), ("30^\\circ", "30"), ("\\$5", "5"), ("50\\%", "50"),
                    ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5"), ("2", "2 inequalities"),
@@ -64,13 +65,15 @@ NOT_EQUIVALENT = {
     "tuples": [("(1,2)", "(2,1)"), ("(1,2)", "(1,2,3)")],
     "sets": [("\\{1,2\\}", "\\{1,3\\}"), ("1, 2", "1, 2, 2")],
     "intervals": [("(1,2)", "[1,2]"), ("[1,2)", "(1,2]"), ("x \\ge 2", "(2, \\infty)")],
-    "equations": [("x=3", "2"), ("y=2x+1", "2x-1")],
+    "equations": [("x=3", "2"), ("y=2x+1", "2x-1"), ("2x=4", "4"), ("x^2=4", "4")],
     "matrices": [("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}")],  # noqa: E501
     "choices": [("C", "B"), ("A", "(B)")],
     "text": [("\\text{Tuesday}", "Monday"), ("5", "\\text{no solution}")],
     "bases": [("123_5", "123"), ("129_5", "38")],
     # A bare letter after a number is a variable, not a unit; units go only after numbers.
     "not_units": [("5", "5 m"), ("n+2", "n + 2 cm"), ("2", "2g")],
+    # Space-separated digit groups are not products: `1 000` is not 1*0.
+    "digit_groups": [("1 000", "0"), ("2 3", "6")],
 }  # fmt: skip
 
 
@@ -241,3 +244,23 @@ def test_hostile_inputs_in_one_parallel_batch() -> None:
         r.reason in ("equivalent", "not_equivalent", "no_answer", "budget_exceeded")
         for r in results
     )
+
+
+def test_deep_but_legal_inputs_are_decided_on_worker_threads() -> None:
+    # 480-term sums and 110 nested parentheses are within the parser's limits: decided, not
+    # refused, and without exhausting a rayon worker's stack.
+    chain = Sample("q", "\\boxed{" + "+".join(["x"] * 480) + "}", {"answer": "480x"})
+    nested = Sample("q", "\\boxed{" + "(" * 110 + "1" + ")" * 110 + "}", {"answer": "1"})
+    results = MathJudge().explain([chain, nested] * 8)
+    assert {r.reason for r in results} == {"equivalent"}
+
+
+def test_core_equivalent_on_extracted_answers() -> None:
+    assert cgpo._core.math_equivalent("x^2+2x+1", "(x+1)^2")[:2] == (1, "equivalent")
+    assert cgpo._core.math_equivalent("1", "}{")[:2] == (0, "not_equivalent")
+    assert cgpo._core.math_equivalent("3", "")[:2] == (0, "no_answer")
+
+
+def test_huge_timeout_is_a_clear_error() -> None:
+    with pytest.raises(cgpo.InvalidInputError, match="timeout_ms"):
+        MathJudge(timeout_ms=1e300).judge([Sample("q", "\\boxed{1}", {"answer": "1"})])

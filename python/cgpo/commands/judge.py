@@ -42,7 +42,9 @@ def parse_line(line: str, lineno: int) -> Sample:
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as e:
-        raise InvalidInputError(f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+        raise InvalidInputError(
+            f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})"
+        ) from None
     if not isinstance(obj, dict):
         raise InvalidInputError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}")
     for key in ("prompt", "completion"):
@@ -63,7 +65,9 @@ def _batches(lines: list[str], size: int) -> Iterator[tuple[int, list[Sample]]]:
         yield start, [parse_line(line, start + k + 1) for k, line in enumerate(chunk)]
 
 
-def judge_lines(judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool) -> None:
+def judge_lines(
+    judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool
+) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(lines), unit="sample", disable=not progress, file=sys.stderr) as bar:

@@ -16,6 +16,8 @@ from cgpo import _core
 from cgpo.errors import ConfigError, InvalidInputError
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict
 
+_VERDICTS = {int(v): v for v in Verdict}
+
 #: Extraction strategies, in the default order (each takes its last occurrence).
 EXTRACTION_STRATEGIES: tuple[str, ...] = ("boxed", "final_answer", "hashes", "answer_colon")
 
@@ -28,6 +30,10 @@ def gold_answers(samples: Sequence[Sample], key: str = "answer") -> list[str]:
     """
     out = []
     for i, s in enumerate(samples):
+        v0 = s.metadata.get(key) if isinstance(s.metadata, dict) else None
+        if type(v0) is str and v0.strip():  # the common case, checked cheaply
+            out.append(v0)
+            continue
         if key not in s.metadata:
             raise InvalidInputError(f"sample {i}: metadata is missing the key {key!r}")
         v: Any = s.metadata[key]
@@ -125,9 +131,7 @@ class MathJudge(BaseJudge):
         )
         return [
             JudgeResult(
-                Verdict(v),
-                reason,
-                {"extracted": detail} if reason != "panic" else {"error": detail},
+                _VERDICTS[v], reason, {"error" if reason == "panic" else "extracted": detail}
             )
             for v, reason, detail in raw
         ]

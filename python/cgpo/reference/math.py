@@ -296,7 +296,9 @@ def normalize(s: str, budget: Budget) -> str:
     t = text.strip().lstrip("+").strip()
     if not t:
         t = text.strip()
-    return " ".join(t.split())
+    t = " ".join(t.split())
+    # "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
+    return t.replace(" or ", ", ").replace(" and ", ", ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -824,6 +826,10 @@ class Parser:
             elif self.eat_ch("/"):
                 left = ("div", left, self.unary())
             elif self.starts_factor():
+                # `2 3` or `1 000` is a digit-group separator or a typo, never a product.
+                nxt = self.peek()
+                if nxt is not None and nxt[0] in ("int", "num") and left[0] in ("int", "num"):
+                    raise Fail("invalid")
                 right = self.power()
                 if (
                     left[0] == "int"
@@ -1322,8 +1328,28 @@ def _relation_as_interval(ops: tuple[str, ...], terms: tuple[Val, ...]) -> Val |
     return None
 
 
+def _is_name(v: Val) -> bool:
+    """A variable (``x``) or a function of one (``f(x)``, parsed as ``f*x``): a monomial with
+    coefficient 1 of two distinct free variables, each to the first power."""
+    if _is_lone_symbol(v):
+        return True
+    if v[0] != "num":
+        return False
+    r: RatFn = v[1]
+    if r.den.as_const() != 1 or len(r.num.terms) != 1:
+        return False
+    ((rad, imag, syms), c) = next(iter(r.num.terms.items()))
+    return (
+        c == 1
+        and not rad
+        and not imag
+        and len(syms) == 2
+        and all(k == 1 and name not in ("pi", "e", "inf") and "(" not in name for name, k in syms)
+    )
+
+
 def _equation_rhs(v: Val) -> Val | None:
-    if v[0] == "rel" and v[1] == ("eq",) and _is_lone_symbol(v[2][0]):
+    if v[0] == "rel" and v[1] == ("eq",) and _is_name(v[2][0]):
         rhs: Val = v[2][1]
         return rhs
     return None
@@ -1666,10 +1692,3 @@ class MathJudge(BaseJudge):
                 judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps)
             )
         return out
-
-
-def is_equivalent(gold: str, answer: str, timeout_ms: float = 1000.0) -> bool:
-    """``True`` when the extracted ``answer`` is equivalent to ``gold`` (a convenience)."""
-    g = prepare_gold(gold, timeout_ms, 10**9)
-    r = judge_one(f"\\boxed{{{answer}}}", g, ("boxed",), timeout_ms, 10**9)
-    return r.verdict == Verdict.SATISFIED

@@ -25,9 +25,11 @@ pub struct LangDetectTables {
     /// Language codes in `os.listdir` order (the reference's `langlist` order, which decides
     /// ties and the order of floating-point sums).
     pub langs: Vec<String>,
-    /// n-gram (packed by [`pack_ngram`]) -> (language index, probability), only the non-zero
-    /// entries.
-    pub probs: HashMap<u64, Vec<(u16, f64)>, BuildNgramHasher>,
+    /// n-gram (packed by [`pack_ngram`]) -> index into `rows` (a compact table: the lookups
+    /// of every character's n-grams are the detector's hot path).
+    pub index: HashMap<u64, u32, BuildNgramHasher>,
+    /// (language index, probability) of each n-gram, only the non-zero entries.
+    pub rows: Vec<Vec<(u16, f64)>>,
     /// Unicode blocks `(start, end, id)` sorted by start, from `unicode_block._unicode_blocks`.
     pub blocks: Vec<(u32, u32, u32)>,
     /// Block ids of the blocks `NGram.normalize` treats specially.
@@ -357,9 +359,12 @@ impl LangDetectTables {
         out
     }
 
-    /// `Detector._extract_ngrams`.
-    fn ngrams(&self, text: &[char]) -> Vec<&[(u16, f64)]> {
-        let mut result = Vec::new();
+    /// `Detector._extract_ngrams`: the row index of every n-gram found in the profiles.
+    fn ngrams(&self, text: &[char]) -> Vec<u32> {
+        let mut result = Vec::with_capacity(text.len() * 3);
+        // Texts repeat their n-grams: a small per-call memo avoids most probes of the big
+        // table (which miss the CPU caches).
+        let mut memo: HashMap<u64, u32, BuildNgramHasher> = HashMap::default();
         let mut grams: Vec<char> = vec![' '];
         let mut capital = false;
         for &raw in text {
@@ -394,8 +399,12 @@ impl LangDetectTables {
                 if n == 1 && w[0] == ' ' {
                     continue;
                 }
-                if let Some(p) = pack_ngram(w).and_then(|k| self.probs.get(&k)) {
-                    result.push(p.as_slice());
+                let Some(key) = pack_ngram(w) else { continue };
+                let row = *memo
+                    .entry(key)
+                    .or_insert_with(|| self.index.get(&key).copied().unwrap_or(u32::MAX));
+                if row != u32::MAX {
+                    result.push(row);
                 }
             }
         }
@@ -413,24 +422,12 @@ impl LangDetectTables {
         if ngrams.is_empty() {
             return Detected::NoFeatures;
         }
-        // Dense probability rows for the distinct n-grams of this text: the update below then
-        // runs branch-free over all languages (same operations, same order as the reference).
-        let mut row_of: HashMap<usize, u32, BuildNgramHasher> = HashMap::default();
-        let mut dense: Vec<f64> = Vec::new();
-        let rows: Vec<u32> = ngrams
-            .iter()
-            .map(|sparse| {
-                *row_of.entry(sparse.as_ptr() as usize).or_insert_with(|| {
-                    let r = (dense.len() / n_langs) as u32;
-                    let start = dense.len();
-                    dense.resize(start + n_langs, 0.0);
-                    for &(l, p) in sparse.iter() {
-                        dense[start + l as usize] = p;
-                    }
-                    r
-                })
-            })
-            .collect();
+        // Dense probability rows, built on first draw for each distinct n-gram: the update
+        // below then runs branch-free over all languages (same operations, same order as the
+        // reference), and only the few hundred n-grams actually drawn are expanded.
+        let mut row_of_draw: Vec<u32> = vec![u32::MAX; ngrams.len()];
+        let mut row_of_ngram: HashMap<u64, u32, BuildNgramHasher> = HashMap::default();
+        let mut dense: Vec<f64> = Vec::with_capacity(256 * n_langs);
         let mut rng = PyRandom::seeded(SEED);
         let mut langprob = vec![0.0f64; n_langs];
         let mut prob = vec![0.0f64; n_langs];
@@ -440,7 +437,21 @@ impl LangDetectTables {
             let weight = alpha / BASE_FREQ;
             let mut i = 0usize;
             loop {
-                let r = rows[rng.below(rows.len())] as usize;
+                let draw = rng.below(ngrams.len());
+                if row_of_draw[draw] == u32::MAX {
+                    let sparse = &self.rows[ngrams[draw] as usize];
+                    let next = (dense.len() / n_langs) as u32;
+                    let r = *row_of_ngram.entry(u64::from(ngrams[draw])).or_insert(next);
+                    if r == next {
+                        let start = dense.len();
+                        dense.resize(start + n_langs, 0.0);
+                        for &(l, p) in sparse.iter() {
+                            dense[start + l as usize] = p;
+                        }
+                    }
+                    row_of_draw[draw] = r;
+                }
+                let r = row_of_draw[draw] as usize;
                 let word = &dense[r * n_langs..(r + 1) * n_langs];
                 for (p, &wp) in prob.iter_mut().zip(word) {
                     *p *= weight + wp;

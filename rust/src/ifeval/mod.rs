@@ -153,26 +153,50 @@ impl Pattern {
 #[derive(Debug, Clone)]
 pub enum Instruction {
     KeywordsExistence(Vec<Pattern>),
-    KeywordFrequency { keyword: Pattern, frequency: f64, relation: Relation },
+    KeywordFrequency {
+        keyword: Pattern,
+        frequency: f64,
+        relation: Relation,
+    },
     ForbiddenWords(Vec<ForbiddenWord>),
-    LetterFrequency { letter: char, frequency: f64, relation: Relation },
+    LetterFrequency {
+        letter: char,
+        frequency: f64,
+        relation: Relation,
+    },
     ResponseLanguage(String),
-    NumberSentences { threshold: f64, relation: Relation },
+    NumberSentences {
+        threshold: f64,
+        relation: Relation,
+    },
     NumberParagraphs(f64),
-    NumberWords { threshold: f64, relation: Relation },
-    NthParagraphFirstWord { num_paragraphs: i64, nth: i64, first_word: String },
+    NumberWords {
+        threshold: f64,
+        relation: Relation,
+    },
+    NthParagraphFirstWord {
+        num_paragraphs: i64,
+        nth: i64,
+        first_word: String,
+    },
     NumberPlaceholders(f64),
     Postscript(Pattern),
     NumberBulletLists(f64),
     ConstrainedResponse,
     NumberHighlightedSections(f64),
-    MultipleSections { splitter: Pattern, num_sections: f64 },
+    MultipleSections {
+        splitter: Pattern,
+        num_sections: f64,
+    },
     JsonFormat,
     Title,
     TwoResponses,
     RepeatPrompt(String),
     EndChecker(String),
-    CapitalWordFrequency { frequency: f64, relation: Relation },
+    CapitalWordFrequency {
+        frequency: f64,
+        relation: Relation,
+    },
     EnglishCapital,
     EnglishLowercase,
     NoComma,
@@ -221,8 +245,8 @@ pub const INSTRUCTION_IDS: [&str; 25] = [
 /// ISO 639-1 codes the reference accepts for `language:response_language` (its
 /// `LANGUAGE_CODES`; any other code raises `KeyError` there).
 pub const RESPONSE_LANGUAGES: [&str; 30] = [
-    "en", "es", "pt", "ar", "hi", "fr", "ru", "de", "ja", "it", "bn", "uk", "th", "ur", "ta",
-    "te", "bg", "ko", "pl", "he", "fa", "vi", "ne", "sw", "kn", "mr", "gu", "pa", "ml", "fi",
+    "en", "es", "pt", "ar", "hi", "fr", "ru", "de", "ja", "it", "bn", "uk", "th", "ur", "ta", "te",
+    "bg", "ko", "pl", "he", "fa", "vi", "ne", "sw", "kn", "mr", "gu", "pa", "ml", "fi",
 ];
 
 /// The fixed values we use where the reference draws a random default (documented in
@@ -250,8 +274,11 @@ pub mod defaults {
     pub const END_PHRASE: &str = "Any other questions?";
 }
 
-const CONSTRAINED_OPTIONS: [&str; 3] =
-    ["My answer is yes.", "My answer is no.", "My answer is maybe."];
+const CONSTRAINED_OPTIONS: [&str; 3] = [
+    "My answer is yes.",
+    "My answer is no.",
+    "My answer is maybe.",
+];
 
 struct Args<'a> {
     id: &'a str,
@@ -260,7 +287,11 @@ struct Args<'a> {
 
 impl<'a> Args<'a> {
     fn get(&self, key: &str) -> Option<&'a KwValue> {
-        self.kw.iter().rev().find(|(k, _)| *k == key).map(|(_, v)| *v)
+        self.kw
+            .iter()
+            .rev()
+            .find(|(k, _)| *k == key)
+            .map(|(_, v)| *v)
     }
 
     fn err(&self, msg: impl std::fmt::Display) -> String {
@@ -272,7 +303,11 @@ impl<'a> Args<'a> {
             if !keys.contains(k) {
                 return Err(self.err(format!(
                     "unexpected kwarg {k:?} (accepted: {})",
-                    if keys.is_empty() { "none".to_string() } else { keys.join(", ") }
+                    if keys.is_empty() {
+                        "none".to_string()
+                    } else {
+                        keys.join(", ")
+                    }
                 )));
             }
         }
@@ -350,7 +385,10 @@ impl<'a> Args<'a> {
                     ))),
                 })
                 .collect(),
-            Some(v) => Err(self.err(format!("{key} must be a list of str, got {}", v.type_name()))),
+            Some(v) => Err(self.err(format!(
+                "{key} must be a list of str, got {}",
+                v.type_name()
+            ))),
         }
     }
 }
@@ -599,7 +637,10 @@ fn forbidden_word(word: &str) -> ForbiddenWord {
 impl ForbiddenWord {
     fn found(&self, text: &str) -> bool {
         let boundary = |pos: usize| {
-            let before = text[..pos].chars().next_back().is_some_and(pystr::is_py_word);
+            let before = text[..pos]
+                .chars()
+                .next_back()
+                .is_some_and(pystr::is_py_word);
             let after = text[pos..].chars().next().is_some_and(pystr::is_py_word);
             before != after
         };
@@ -615,7 +656,11 @@ fn count_matches(re: &Regex, text: &str) -> usize {
     re.find_iter(text).count()
 }
 
-fn static_re(cell: &'static std::sync::OnceLock<Regex>, pat: &str, multi_line: bool) -> &'static Regex {
+fn static_re(
+    cell: &'static std::sync::OnceLock<Regex>,
+    pat: &str,
+    multi_line: bool,
+) -> &'static Regex {
     cell.get_or_init(|| {
         regex::RegexBuilder::new(pat)
             .multi_line(multi_line)
@@ -653,16 +698,28 @@ fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, 
     match res.lang.detect(text) {
         Detected::Lang(l) => (
             l == want,
-            if detail { format!("detected language {l:?}") } else { String::new() },
+            if detail {
+                format!("detected language {l:?}")
+            } else {
+                String::new()
+            },
         ),
         Detected::Unknown => (
             false,
-            if detail { "detected language \"unknown\"".into() } else { String::new() },
+            if detail {
+                "detected language \"unknown\"".into()
+            } else {
+                String::new()
+            },
         ),
         // The reference counts a detection failure as followed.
         Detected::NoFeatures => (
             true,
-            if detail { "no features to detect a language".into() } else { String::new() },
+            if detail {
+                "no features to detect a language".into()
+            } else {
+                String::new()
+            },
         ),
     }
 }
@@ -682,11 +739,19 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 .collect();
             (missing.is_empty(), d!("missing keywords {missing:?}"))
         }
-        I::KeywordFrequency { keyword, frequency, relation } => {
+        I::KeywordFrequency {
+            keyword,
+            frequency,
+            relation,
+        } => {
             let n = keyword.count(value);
             (
                 relation.holds(n, *frequency),
-                d!("{:?} occurs {n} times, need {} {frequency}", keyword.source, relation.as_str()),
+                d!(
+                    "{:?} occurs {n} times, need {} {frequency}",
+                    keyword.source,
+                    relation.as_str()
+                ),
             )
         }
         I::ForbiddenWords(words) => {
@@ -697,7 +762,11 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 .collect();
             (found.is_empty(), d!("forbidden words present {found:?}"))
         }
-        I::LetterFrequency { letter, frequency, relation } => {
+        I::LetterFrequency {
+            letter,
+            frequency,
+            relation,
+        } => {
             // Counter(value.lower())[letter] for an ASCII letter: only characters whose
             // lowercase contains it count (Final_Sigma only ever yields sigmas).
             let n: usize = value
@@ -712,11 +781,17 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 .sum();
             (
                 relation.holds(n, *frequency),
-                d!("letter {letter:?} occurs {n} times, need {} {frequency}", relation.as_str()),
+                d!(
+                    "letter {letter:?} occurs {n} times, need {} {frequency}",
+                    relation.as_str()
+                ),
             )
         }
         I::ResponseLanguage(lang) => language_ok(res, value, lang, detail),
-        I::NumberSentences { threshold, relation } => {
+        I::NumberSentences {
+            threshold,
+            relation,
+        } => {
             let n = res.punkt.count_sentences(value);
             (
                 relation.holds(n, *threshold),
@@ -745,14 +820,21 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 (n as f64 == *want, d!("{n} paragraphs, need exactly {want}"))
             }
         }
-        I::NumberWords { threshold, relation } => {
+        I::NumberWords {
+            threshold,
+            relation,
+        } => {
             let n = count_words(value);
             (
                 relation.holds(n, *threshold),
                 d!("{n} words, need {} {threshold}", relation.as_str()),
             )
         }
-        I::NthParagraphFirstWord { num_paragraphs, nth, first_word } => {
+        I::NthParagraphFirstWord {
+            num_paragraphs,
+            nth,
+            first_word,
+        } => {
             let parts: Vec<&str> = value.split("\n\n").collect();
             let n = parts.len() - parts.iter().filter(|p| pystr::strip(p).is_empty()).count();
             if *nth as usize > n || *nth < 1 {
@@ -784,18 +866,27 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         I::NumberPlaceholders(want) => {
             static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             let n = count_matches(static_re(&R, r"\[.*?\]", false), value);
-            (n as f64 >= *want, d!("{n} [placeholders], need at least {want}"))
+            (
+                n as f64 >= *want,
+                d!("{n} [placeholders], need at least {want}"),
+            )
         }
         I::Postscript(p) => {
             let found = p.is_match(&pystr::lower(value));
-            (found, d!("postscript pattern {:?} found: {found}", p.source))
+            (
+                found,
+                d!("postscript pattern {:?} found: {found}", p.source),
+            )
         }
         I::NumberBulletLists(want) => {
             static R1: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             static R2: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
             let n = count_matches(static_re(&R1, r"^[\s\x1C-\x1F]*\*[^*].*$", true), value)
                 + count_matches(static_re(&R2, r"^[\s\x1C-\x1F]*-.*$", true), value);
-            (n as f64 == *want, d!("{n} bullet points, need exactly {want}"))
+            (
+                n as f64 == *want,
+                d!("{n} bullet points, need exactly {want}"),
+            )
         }
         I::ConstrainedResponse => {
             let v = pystr::strip(value);
@@ -817,11 +908,20 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                     n += 1;
                 }
             }
-            (n as f64 >= *want, d!("{n} highlighted sections, need at least {want}"))
+            (
+                n as f64 >= *want,
+                d!("{n} highlighted sections, need at least {want}"),
+            )
         }
-        I::MultipleSections { splitter, num_sections } => {
+        I::MultipleSections {
+            splitter,
+            num_sections,
+        } => {
             let n = splitter.count(value);
-            (n as f64 >= *num_sections, d!("{n} sections, need at least {num_sections}"))
+            (
+                n as f64 >= *num_sections,
+                d!("{n} sections, need at least {num_sections}"),
+            )
         }
         I::JsonFormat => {
             let mut v = pystr::strip(value);
@@ -834,10 +934,12 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         }
         I::Title => {
             static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-            let ok = static_re(&R, r"<<[^\n]+>>", false).find_iter(value).any(|m| {
-                let t = pystr::rstrip_chars(pystr::lstrip_chars(m.as_str(), &['<']), &['>']);
-                !pystr::strip(t).is_empty()
-            });
+            let ok = static_re(&R, r"<<[^\n]+>>", false)
+                .find_iter(value)
+                .any(|m| {
+                    let t = pystr::rstrip_chars(pystr::lstrip_chars(m.as_str(), &['<']), &['>']);
+                    !pystr::strip(t).is_empty()
+                });
             (ok, d!("no non-empty <<title>>"))
         }
         I::TwoResponses => {
@@ -857,7 +959,13 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             let ok = !inner_empty
                 && valid.len() == 2
                 && pystr::strip(valid[0]) != pystr::strip(valid[1]);
-            (ok, d!("{} non-empty responses separated by ******, need 2 different", valid.len()))
+            (
+                ok,
+                d!(
+                    "{} non-empty responses separated by ******, need 2 different",
+                    valid.len()
+                ),
+            )
         }
         I::RepeatPrompt(p) => {
             let ok = pystr::lower(pystr::strip(value)).starts_with(p.as_str());
@@ -868,14 +976,20 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             let ok = v.ends_with(phrase.as_str());
             (ok, d!("does not end with {phrase:?}"))
         }
-        I::CapitalWordFrequency { frequency, relation } => {
+        I::CapitalWordFrequency {
+            frequency,
+            relation,
+        } => {
             let n = treebank::word_tokenize(&res.punkt, value)
                 .iter()
                 .filter(|w| pystr::is_upper_str(w))
                 .count();
             (
                 relation.holds(n, *frequency),
-                d!("{n} all-capital words, need {} {frequency}", relation.as_str()),
+                d!(
+                    "{n} all-capital words, need {} {frequency}",
+                    relation.as_str()
+                ),
             )
         }
         I::EnglishCapital => {
@@ -910,7 +1024,11 @@ pub fn loose_variants(response: &str) -> Vec<String> {
     let n = lines.len();
     let first = join(&lines[1.min(n)..]);
     let last = join(&lines[..n.saturating_sub(1)]);
-    let both = if n >= 2 { join(&lines[1..n - 1]) } else { String::new() };
+    let both = if n >= 2 {
+        join(&lines[1..n - 1])
+    } else {
+        String::new()
+    };
     let nostar = |s: &str| s.replace('*', "");
     vec![
         response.to_string(),
@@ -979,27 +1097,33 @@ pub fn evaluate_one(
     loose: bool,
     detail: bool,
 ) -> Vec<InstructionResult> {
-    let variants = if loose { loose_variants(response) } else { vec![response.to_string()] };
+    let mut variants = if loose {
+        loose_variants(response)
+    } else {
+        vec![response.to_string()]
+    };
+    // Loose mode asks whether *any* variant passes: identical variants (a response without
+    // asterisks, or with a single line) need checking once. Blank ones never pass.
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| !pystr::strip(v).is_empty() && seen.insert(v.clone()));
     instructions
         .iter()
         .zip(ids)
         .map(|(ins, id)| {
-            let mut last_detail = String::new();
+            let mut last_detail = if detail && variants.is_empty() {
+                "empty response".to_string()
+            } else {
+                String::new()
+            };
             let mut followed = false;
             for v in &variants {
-                if pystr::strip(v).is_empty() {
-                    if last_detail.is_empty() && detail {
-                        last_detail = "empty response".to_string();
-                    }
-                    continue;
-                }
                 let c = check(res, ins, v, detail);
                 if c.ok {
                     followed = true;
                     last_detail = String::new();
                     break;
                 }
-                if last_detail.is_empty() || last_detail == "empty response" {
+                if last_detail.is_empty() {
                     last_detail = c.detail;
                 }
             }
@@ -1023,7 +1147,16 @@ pub fn evaluate(
     let items: Vec<(usize, &Sample)> = samples.iter().enumerate().collect();
     Ok(par_map_catch(
         &items,
-        |_, (i, s)| Ok(evaluate_one(res, &built[*i], &s.instruction_ids, &s.response, loose, detail)),
+        |_, (i, s)| {
+            Ok(evaluate_one(
+                res,
+                &built[*i],
+                &s.instruction_ids,
+                &s.response,
+                loose,
+                detail,
+            ))
+        },
         |_, msg| Err(msg),
     ))
 }

@@ -170,7 +170,12 @@ pub fn normalize(s: &str, b: &mut Budget) -> Res<String> {
     let t = out.trim().trim_start_matches('+').trim();
     // A leading `+` is decoration ("+5" is 5), but "+" alone is not an answer.
     let t = if t.is_empty() { out.trim() } else { t };
-    Ok(collapse_spaces(t))
+    let t = collapse_spaces(t);
+    // "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
+    if t.contains(" or ") || t.contains(" and ") {
+        return Ok(t.replace(" or ", ", ").replace(" and ", ", "));
+    }
+    Ok(t)
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -432,6 +437,8 @@ mod tests {
         assert_eq!(n("+7"), "7");
         assert_eq!(n("3\u{2212}1"), "3-1");
         assert_eq!(n("a\0b"), "a b");
+        assert_eq!(n(r"x=1 \text{ or } x=2"), "x=1, x=2");
+        assert_eq!(n("3 and  5"), "3, 5");
         assert_eq!(n(r"5\text{ m}"), "5");
         assert_eq!(n("5 m"), "5 m");
         assert_eq!(n("n + 2 cm"), "n + 2 cm");

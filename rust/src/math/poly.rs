@@ -66,7 +66,10 @@ impl Mono {
                     num -= den;
                 }
                 if num != 0 {
-                    rad.push((base.clone(), num as u32, den as u32));
+                    let (Ok(num), Ok(den)) = (u32::try_from(num), u32::try_from(den)) else {
+                        return Err(Fail::TooBig);
+                    };
+                    rad.push((base.clone(), num, den));
                 }
                 i += 1;
                 j += 1;
