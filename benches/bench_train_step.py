@@ -58,14 +58,14 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
 
     model, tok = load_smollm2(dtype=torch.float32)
     task = Task(
-        name="math",
+        name="instructions",
         data=_prompts(args.prompts * args.steps),
-        judges=[{"type": "math"}],
+        judges=[{"type": "instructions"}],
         optimizer="crpg",
         samples_per_prompt=args.k,
         prompts_per_step=args.prompts,
         generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
-        metadata_columns=["answer"],
+        metadata_columns=META,
     )
     with tempfile.TemporaryDirectory() as out:
         config = CGPOConfig(
