@@ -84,6 +84,31 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
             (rec,) = trainer.step()
             rec["cpu_s"] = _cpu_s() - c0
             records.append(rec)
+        # With nothing satisfied in a batch CRPG skips its passes (zero gradient), so the timed
+        # steps may contain no update. Time one update on a fresh rollout of the same size
+        # with every other response marked satisfied, to know what a step with an update costs.
+        import numpy as np
+
+        from cgpo.trainer.step import ScoredRollout, task_loss
+
+        run = trainer.runs[0]
+        idx = list(range(args.prompts))
+        rollout = trainer.generator.generate(
+            [trainer._prompt_text(run, i) for i in idx], args.k, task.generation
+        )
+        n = len(rollout.texts)
+        scored = ScoredRollout(
+            rollout,
+            np.arange(n) % 2,
+            np.linspace(-1, 1, n),
+            np.zeros(n),
+            np.zeros(args.prompts, dtype=bool),
+        )
+        t0 = time.perf_counter()
+        loss, _ = task_loss(task, model, trainer.reference, scored, lambda g: rollout)
+        assert loss is not None
+        loss.backward()
+        forced_update = time.perf_counter() - t0
     # the first step also generates and scores the baseline responses (once per prompt)
     steady = records[1:] or records
 
@@ -102,6 +127,8 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         "reward_model_s": mean("time_reward_model"),
         "update_s": mean("time_update"),
         "optimizer_s": step - mean("time_task"),
+        "forced_update_s": forced_update,
+        "step_with_update_s": step - mean("time_update") + forced_update,
         "judge_share": mean("time_judges") / step,
         "first_step_s": float(records[0]["step_time"]),
         "completion_tokens": mean("tokens"),
@@ -246,6 +273,11 @@ def main() -> None:
         )
     for r in results:
         if r["trainer"] == "cgpo":
+            print(
+                f"\ncgpo step with an update (the timed step, its update replaced by one timed "
+                f"forward+backward with half the responses satisfied): "
+                f"{r['step_with_update_s']:.1f} s (update {r['forced_update_s']:.1f} s)"
+            )
             print(
                 "\ncgpo step split (s): "
                 + ", ".join(
