@@ -55,6 +55,15 @@ lint: venv  ## cargo fmt/clippy, ruff, mypy, stubtest
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest cgpo._core --allowlist .ci/stubtest-allowlist.txt
 
+demo: install  ## the main job: `cgpo train` on the built-in default (CPU, offline)
+	$(VENV)/bin/cgpo train
+
+bench: build  ## the judge and selection benchmarks (one run each, tables on stdout)
+	$(PY) benches/bench_math.py
+	$(PY) benches/bench_instructions.py
+	$(PY) benches/bench_code.py
+	$(PY) benches/bench_selection.py
+
 fmt:  ## format Rust and Python
 	cargo fmt --all
 	$(VENV)/bin/ruff format python tests benches

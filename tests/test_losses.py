@@ -269,3 +269,20 @@ def test_helpers() -> None:
     close(masked_mean(t([[1.0, 2.0, 100.0]]), t([[1, 1, 0]])), 1.5)
     close(masked_mean(t([[1.0]]), t([[0]])), 0.0)
     close(sequence_logprobs(t([[-1.0, -2.0], [-0.5, -3.0]]), t([[1, 1], [1, 0]])), [-3.0, -0.5])
+
+
+def test_crpg_weights_agree_with_cgpo_selection() -> None:
+    import numpy as np
+
+    from cgpo.selection import crpg_weights
+
+    g = torch.Generator().manual_seed(0)
+    logprobs = -torch.rand(16, 5, generator=g, dtype=D)
+    ref = -torch.rand(16, 5, generator=g, dtype=D)
+    mask = (torch.rand(16, 5, generator=g) > 0.3).to(D)
+    rewards, baseline = torch.randn(16, generator=g, dtype=D), torch.randn(16, generator=g, dtype=D)
+    sat = torch.rand(16, generator=g) > 0.4
+    _, stats = crpg_loss(logprobs, ref, mask, rewards, baseline, sat, kl_max=0.7)
+    log_ratio = ((logprobs - ref) * mask).sum(-1)
+    want = crpg_weights(rewards.numpy(), baseline.numpy(), sat.numpy(), log_ratio.numpy(), 0.7)
+    np.testing.assert_allclose(stats["weights"].numpy(), want, rtol=1e-12, atol=1e-15)

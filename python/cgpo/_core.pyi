@@ -33,6 +33,7 @@ def codpo_pairs(
     rewards: npt.NDArray[np.float64],
     satisfied: npt.NDArray[np.int8],
 ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64]]: ...
+
 # --- math judge (rust/src/python/math.rs) ---
 def math_judge(
     completions: list[str],
@@ -45,6 +46,7 @@ def math_extract(text: str, extraction: list[str]) -> str | None: ...
 def math_equivalent(
     gold: str, answer: str, timeout_ms: float = 100.0, max_steps: int = 2000000
 ) -> tuple[int, str, str]: ...
+
 # --- instruction-following judge (rust/src/python/ifeval.rs) ---
 
 @final
@@ -76,8 +78,10 @@ def ifeval_detect_language(resources: IfevalResources, texts: list[str]) -> list
 def ifeval_sentences(resources: IfevalResources, texts: list[str]) -> list[list[str]]: ...
 def ifeval_word_tokenize(resources: IfevalResources, texts: list[str]) -> list[list[str]]: ...
 def ifeval_instruction_ids() -> list[str]: ...
+
 # --- code sandbox (rust/src/python/sandbox.rs) ---------------------------------------------------
 
+@final
 class CodeSandbox:
     def __new__(
         cls,
@@ -93,6 +97,7 @@ class CodeSandbox:
         tmpfs_mb: int,
         excerpt_bytes: int,
         isolation: str | None = None,
+        harness_thread: bool = True,
     ) -> CodeSandbox: ...
     @property
     def isolation(self) -> str: ...

@@ -16,7 +16,10 @@ from cgpo.errors import CgpoError
 # name -> (module, help). The module defines `add_arguments(parser)` and `run(args) -> int`.
 COMMANDS: dict[str, tuple[str, str]] = {
     "judge": ("cgpo.commands.judge", "judge a JSONL file of samples with a named judge"),
-    "bench": ("cgpo.commands.bench", "benchmark the math judge against Math-Verify on real responses"),
+    "bench": (
+        "cgpo.commands.bench",
+        "benchmark the math judge against Math-Verify on real responses",
+    ),
     "train": ("cgpo.commands.train", "post-train a model with CGPO (default: the built-in run)"),
     "train-rm": ("cgpo.commands.train_rm", "train a Bradley-Terry reward model"),
     "plot": ("cgpo.commands.plot", "plot a run's reward and judge pass-rate curves"),

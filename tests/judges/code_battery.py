@@ -32,6 +32,8 @@ class Case:
     program: str
     expected: tuple[str, ...]
     tests: str = TESTS
+    #: Run FOLLOWUP next on the same worker: it must pass and find nothing this case planted.
+    followup: bool = False
 
 
 CASES = [
@@ -70,7 +72,8 @@ CASES = [
     Case(
         "write_outside_workdir",
         "import os\nhit = []\nfor d in {write_dirs!r}:\n    p = os.path.join(d, {probe!r})\n"
-        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n        hit.append(p)\n"
+        "    try:\n        with open(p, 'w') as fh:\n            fh.write('x')\n"
+        "        hit.append(p)\n"
         "    except OSError:\n        pass\nprint('WROTE', hit)\n" + GOOD,
         ("pass",),
     ),
@@ -91,7 +94,8 @@ CASES = [
     Case(
         "read_host_environment",
         "import os\nseen = [repr(dict(os.environ))]\nfor pid in os.listdir('/proc') + "
-        "[str({host_pid})]:\n    try:\n        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
+        "[str({host_pid})]:\n    try:\n"
+        "        with open('/proc/' + pid + '/environ', 'rb') as fh:\n"
         "            seen.append(repr(fh.read()))\n    except OSError:\n        pass\n"
         "print('\\n'.join(seen))\n" + GOOD,
         ("pass",),
@@ -149,9 +153,39 @@ CASES = [
         ("runtime_error",),
     ),
     Case(
+        "rebind_builtins_exec",
+        "import builtins\nbuiltins.exec = lambda *a, **k: None\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "patch_the_harness_module",
+        "import sys\nm = sys.modules['__main__']\nfor name in dir(m):\n"
+        "    if callable(getattr(m, name)):\n"
+        "        setattr(m, name, lambda *a, **k: ('pass', ''))\nraise ValueError('x')\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "walk_frames_to_the_harness",
+        "import sys\nfr = sys._getframe(0)\nwhile fr is not None:\n"
+        "    for v in [*fr.f_locals.values(), *fr.f_globals.values()]:\n"
+        "        if callable(v) and getattr(v, '__name__', '') in ('report', '_harness'):\n"
+        "            try:\n                v('pass')\n            except BaseException:\n"
+        "                pass\n    fr = fr.f_back\ndef f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        "leave_a_thread_running",
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True)"
+        ".start()\n" + GOOD,
+        ("timeout",),
+    ),
+    Case(
+        # User code runs off the main thread, where signal.signal raises: the signals are
+        # ignored in a shell instead, which is then killed like anything else.
         "ignore_signals",
-        "import signal\nfor s in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGXCPU):\n"
-        "    signal.signal(s, signal.SIG_IGN)\nwhile True:\n    pass\n",
+        "import os, signal\ntry:\n    signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        "except ValueError:\n    pass\n"
+        "os.system(\"trap '' TERM INT HUP XCPU; while :; do :; done\")\n" + GOOD,
         ("timeout",),
     ),
     Case(
@@ -168,11 +202,44 @@ CASES = [
         ("runtime_error", "memory", "timeout"),
     ),
     Case(
+        "plant_files_and_ipc_for_the_next_job",
+        "import os\nfor p in ('/tmp/' + {probe!r}, {probe!r}, '../' + {probe!r}):\n    try:\n"
+        "        open(p, 'w').write('x')\n    except OSError:\n        pass\n"
+        "for d in ('/tmp', '.'):\n    try:\n        os.chmod(d, 0)\n    except OSError:\n"
+        "        pass\nos.system('ipcmk -M 4096 -Q 2>/dev/null')\n" + GOOD,
+        ("pass",),
+        followup=True,
+    ),
+    Case(
         "close_stdout_and_stderr",
         "import os, sys\nsys.stdout.close()\nos.close(1)\nos.close(2)\n" + GOOD,
         ("pass",),
     ),
 ]
+
+
+FOLLOWUP = (
+    "import os, sys\nfor root, dirs, files in os.walk('/tmp'):\n    if {probe!r} in files:\n"
+    "        print('PLANTED', root)\nsys.stdout.flush()\nos.system('ipcs -m -q 2>/dev/null')\n"
+    + GOOD
+)
+
+
+def run_case(judge: Any, case: Case, ctx: dict[str, Any]) -> tuple[str, str, list[str]]:
+    """Runs a case (and its follow-up); returns its status, detail and breaches."""
+    from cgpo.judges import Sample
+
+    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    found = breaches(case, ctx, result.details["stdout"])
+    if case.followup:
+        # One-sample calls always run on the first worker: the same zygote as the case.
+        program = FOLLOWUP.format(probe=ctx["probe"])
+        after = judge.explain([Sample("", program, {"tests": TESTS})])[0]
+        if after.reason != "pass":
+            found.append(f"the next job got {after.reason}: {after.details['detail']}")
+        if "PLANTED" in after.details["stdout"] or "0x" in after.details["stdout"]:
+            found.append(f"the next job saw what this one left: {after.details['stdout']!r}")
+    return result.reason, result.details["detail"], found
 
 
 @contextmanager
@@ -255,7 +322,10 @@ def breaches(case: Case, ctx: dict[str, Any], stdout: str) -> list[str]:
         found.append("read the host's secret environment variable")
     if "root:" in stdout:
         found.append("read /etc/shadow")
-    found.extend(f"left process {pid} running" for pid in leftover_processes(ctx["marker"]))
+    found.extend(
+        f"left process {pid} running: {_cmdline(str(pid))[:80]!r} {_state(str(pid))}"
+        for pid in leftover_processes(ctx["marker"])
+    )
     return found
 
 
@@ -265,6 +335,15 @@ def _cmdline(pid: str) -> bytes:
             return fh.read()
     except OSError:
         return b""
+
+
+def _state(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()
+        return f"state={fields[0]} ppid={fields[1]}"
+    except OSError:
+        return "gone"
 
 
 def _real_uid(pid: str) -> int:
@@ -278,24 +357,47 @@ def _real_uid(pid: str) -> int:
     return -1
 
 
+def _parent(pid: str) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[1]
+    except OSError:
+        return "0"
+
+
+def _descends_from_me(pid: str) -> bool:
+    me = str(os.getpid())
+    for _ in range(64):
+        pid = _parent(pid)
+        if pid == me:
+            return True
+        if pid in ("0", "1"):
+            return False
+    return False
+
+
 def leftover_processes(marker: str) -> list[int]:
-    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`)."""
+    """Processes carrying the case's marker, or running as a sandbox job uid (level `full`) under
+    this process's zygotes (other judges on the host may be running jobs right now)."""
     left = []
     for pid in os.listdir("/proc"):
         if not pid.isdigit():
             continue
-        if marker.encode() in _cmdline(pid) or _real_uid(pid) >= JOB_UID_BASE:
+        if marker.encode() in _cmdline(pid) or (
+            _real_uid(pid) >= JOB_UID_BASE and _descends_from_me(pid)
+        ):
             left.append(int(pid))
     return left
 
 
 def zygote_processes(uid: int | None = None) -> list[int]:
-    """Host pids of live zygotes and their jobs (they all carry the zygote's source in argv),
-    optionally only those running as ``uid``."""
+    """Host pids of this process's live zygotes and their jobs (they all carry the zygote's
+    source in argv), optionally only those running as ``uid``."""
     return [
         int(pid)
         for pid in os.listdir("/proc")
         if pid.isdigit()
         and ZYGOTE_SIGNATURE in _cmdline(pid)
         and (uid is None or _real_uid(pid) == uid)
+        and _descends_from_me(pid)
     ]

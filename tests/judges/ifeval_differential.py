@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None)
     args = ap.parse_args(argv)
     rows = ifeval_corpus.rows(args.limit)
-    print(f"corpus: {len(rows)} responses, {sum(len(r[2]) for r in rows)} (response, instruction) pairs")
+    pairs = sum(len(r[2]) for r in rows)
+    print(f"corpus: {len(rows)} responses, {pairs} (response, instruction) pairs")
     rc = 0
     for strict in (True, False):
         t = time.perf_counter()

@@ -12,25 +12,25 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from code_battery import CASES, breaches, make_context, render, zygote_processes  # noqa: E402
+from code_battery import CASES, make_context, run_case, zygote_processes
 
-from cgpo.judges import CodeJudge, Sample  # noqa: E402
+from cgpo.judges import CodeJudge
 
 
 def main() -> None:
     report: dict = {"uid": os.getuid(), "wrong": [], "breaches": []}
     with make_context() as ctx:
-        judge = CodeJudge(timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20, python=sys.executable)
+        judge = CodeJudge(
+            timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20, python=sys.executable
+        )
         report["isolation"] = judge.isolation
         mine = set()
         for case in CASES:
-            r = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+            status, detail, found = run_case(judge, case, ctx)
             mine |= set(zygote_processes(os.getuid()))
-            if r.reason not in case.expected:
-                report["wrong"].append([case.name, r.reason, r.details["detail"]])
-            report["breaches"].extend(
-                f"{case.name}: {b}" for b in breaches(case, ctx, r.details["stdout"])
-            )
+            if status not in case.expected:
+                report["wrong"].append([case.name, status, detail])
+            report["breaches"].extend(f"{case.name}: {b}" for b in found)
         report["workers_seen"] = len(mine)
         judge.close()
         report["left_after_close"] = sorted(mine & set(zygote_processes(os.getuid())))

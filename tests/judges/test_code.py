@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Iterator
 
 import pytest
@@ -56,7 +57,9 @@ def test_statuses_and_details(judge: CodeJudge) -> None:
     assert (status, d["failing_test"]) == ("fail", "assert f(1) == 2")
     status, d = run(judge, "def f(x):\n    return 1 / 0\n", tests=TESTS)
     assert status == "runtime_error" and "ZeroDivisionError" in d["detail"]
-    assert "ZeroDivisionError" not in d["stderr"]  # the harness reports it, stderr stays the program's
+    assert (
+        "ZeroDivisionError" not in d["stderr"]
+    )  # the harness reports it, stderr stays the program's
     status, d = run(judge, "import sys\nprint('boom', file=sys.stderr)\n" + GOOD, tests=TESTS)
     assert status == "pass" and d["stderr"] == "boom\n"
     status, d = run(judge, "def f(x) return x\n", tests=TESTS)
@@ -67,12 +70,16 @@ def test_statuses_and_details(judge: CodeJudge) -> None:
     assert status == "memory"
     status, d = run(judge, GOOD, tests="assert f(1) ==")
     assert status == "sandbox_error"
-    assert judge.explain([Sample("", GOOD, {"tests": "assert f(1) =="})])[0].verdict == Verdict.ERROR
+    assert (
+        judge.explain([Sample("", GOOD, {"tests": "assert f(1) =="})])[0].verdict == Verdict.ERROR
+    )
 
 
 def test_entry_point_calls_check(judge: CodeJudge) -> None:
     tests = "def check(candidate):\n    assert candidate(1) == 2\n"
-    assert run(judge, "def inc(x):\n    return x + 1\n", tests=tests, entry_point="inc")[0] == "pass"
+    assert (
+        run(judge, "def inc(x):\n    return x + 1\n", tests=tests, entry_point="inc")[0] == "pass"
+    )
     assert run(judge, "def inc(x):\n    return x\n", tests=tests, entry_point="inc")[0] == "fail"
     status, d = run(judge, "def other(x):\n    return x\n", tests=tests, entry_point="inc")
     assert status == "runtime_error" and "inc" in d["detail"]
@@ -91,9 +98,10 @@ def test_io_tests(judge: CodeJudge) -> None:
     # In io mode exiting with status 0 after printing is a normal way to finish.
     exiting = "print(42)\nimport sys\nsys.exit(0)\n"
     assert run(judge, exiting, io_tests=[{"input": "", "output": "42"}])[0] == "pass"
-    assert run(judge, "print(42)\nraise SystemExit(3)\n", io_tests=[{"input": "", "output": "42"}])[
-        0
-    ] == "runtime_error"
+    assert (
+        run(judge, "print(42)\nraise SystemExit(3)\n", io_tests=[{"input": "", "output": "42"}])[0]
+        == "runtime_error"
+    )
 
 
 def test_bad_metadata_names_the_sample_and_key(judge: CodeJudge) -> None:
@@ -153,7 +161,11 @@ def test_all_humaneval_canonical_solutions_pass(judge: CodeJudge) -> None:
         for p in problems
     ]
     results = judge.explain(samples)
-    failed = [(p["task_id"], r.reason, r.details["detail"]) for p, r in zip(problems, results) if r.reason != "pass"]
+    failed = [
+        (p["task_id"], r.reason, r.details["detail"])
+        for p, r in zip(problems, results, strict=True)
+        if r.reason != "pass"
+    ]
     assert failed == []
 
 
@@ -167,15 +179,75 @@ def test_all_humaneval_canonical_solutions_pass(judge: CodeJudge) -> None:
     ],
     ids=["returns_none", "exits_in_function", "prints_passed_and_exits", "syntax"],
 )
-def test_broken_humaneval_variants_fail(
-    judge: CodeJudge, variant: str, statuses: set[str]
-) -> None:
+def test_broken_humaneval_variants_fail(judge: CodeJudge, variant: str, statuses: set[str]) -> None:
     problems = humaneval()
     samples = [
         Sample("", p["prompt"] + variant, {"tests": p["test"], "entry_point": p["entry_point"]})
         for p in problems
     ]
     results = judge.explain(samples)
-    passed = [p["task_id"] for p, r in zip(problems, results) if r.verdict != Verdict.VIOLATED]
+    passed = [
+        p["task_id"]
+        for p, r in zip(problems, results, strict=True)
+        if r.verdict != Verdict.VIOLATED
+    ]
     assert passed == []
     assert {r.reason for r in results} <= statuses
+
+
+@pytest.mark.parametrize(
+    ("level", "harness_thread"),
+    [("full", True), ("userns", True), ("minimal", True), ("auto", False)],
+)
+def test_every_isolation_level_gives_the_same_verdicts(level: str, harness_thread: bool) -> None:
+    if level == "full" and os.geteuid() != 0:
+        pytest.skip("level full needs root")
+    programs = {
+        GOOD: "pass",
+        "def f(x):\n    return x\n": "fail",
+        "import sys\nsys.exit(0)\n": "runtime_error",
+        "while True:\n    pass\n": "timeout",
+        "x = [0] * 10**10\n": "memory",
+        "import os\nos.fork()\n" + GOOD: "pass",
+        "import socket\nsocket.socket()\n" + GOOD: "runtime_error",
+        "from collections import namedtuple\nP = namedtuple('P', 'a')\n" + GOOD: "pass",
+        "import builtins\nbuiltins.exec = print\ndef f(x):\n    return 0\n": "fail",
+    }
+    with CodeJudge(timeout_s=1.0, isolation=level, harness_thread=harness_thread) as j:
+        assert level == "auto" or j.isolation == level
+        results = j.explain([Sample("", p, {"tests": TESTS}) for p in programs])
+    assert [r.reason for r in results] == list(programs.values())
+
+
+def test_threads_share_a_judge(judge: CodeJudge) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    good = Sample("", GOOD, {"tests": TESTS})
+    bad = Sample("", "def f(x):\n    return x\n", {"tests": TESTS})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda i: judge.judge([good, bad] * (i + 1)), range(8)))
+    assert results == [[Verdict.SATISFIED, Verdict.VIOLATED] * (i + 1) for i in range(8)]
+
+
+def test_a_forked_child_gets_its_own_workers(judge: CodeJudge) -> None:
+    good = Sample("", GOOD, {"tests": TESTS})
+    assert judge.judge([good]) == [Verdict.SATISFIED]
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        # Python >= 3.12 warns about forking a process that has threads (other judges' pools).
+        warnings.simplefilter("ignore", DeprecationWarning)
+        pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        try:
+            ok = judge.judge([good]) == [Verdict.SATISFIED]
+            judge.close()
+            os.write(write, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(write)
+    answer = os.read(read, 1)
+    os.close(read)
+    os.waitpid(pid, 0)
+    assert answer == b"1"
+    # The parent's workers were neither used nor stopped by the child.
+    assert judge.judge([good, good]) == [Verdict.SATISFIED] * 2

@@ -51,7 +51,9 @@ def statuses(judges: tuple[CodeJudge, ReferenceJudge], sample: Sample) -> tuple[
     return fast.explain([sample])[0].reason, ref.explain([sample])[0].reason
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     prefix=st.sampled_from(PREFIXES),
     body=st.sampled_from(BODIES),
@@ -67,7 +69,9 @@ def test_same_status_on_generated_programs(
     assert fast == ref
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(
     transform=st.sampled_from(["s", "s.upper()", "s[::-1]", "int(s)", "s + ' '", "s * 2"]),
     lines=st.lists(st.text(alphabet="ab 1\t", max_size=6), min_size=1, max_size=3),

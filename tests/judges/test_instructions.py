@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 
-from cgpo import InstructionJudge, InvalidInputError
-from cgpo import _core
+from cgpo import InstructionJudge, InvalidInputError, _core
 from cgpo.judges import Sample, Verdict, ifeval_metrics
 from cgpo.judges.instructions import INSTRUCTION_IDS, _resources
 from cgpo.reference import InstructionJudge as RefJudge
@@ -17,7 +16,9 @@ from cgpo.reference import instructions as ref
 JUDGES = [InstructionJudge, RefJudge]
 
 
-def sample(response: str, *instructions: tuple[str, dict[str, Any]], prompt: str = "Write") -> Sample:
+def sample(
+    response: str, *instructions: tuple[str, dict[str, Any]], prompt: str = "Write"
+) -> Sample:
     return Sample(
         prompt,
         response,
@@ -37,28 +38,98 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
     ("keywords:existence", {"keywords": ["cat", "dog"]}, "A cat alone.", False),
     ("keywords:existence", {"keywords": ["a+b"]}, "xaaab", True),
     # frequency counts substrings: "the" in "There" and "other"
-    ("keywords:frequency", {"keyword": "the", "frequency": 3, "relation": AL}, "the There other", True),
-    ("keywords:frequency", {"keyword": "the", "frequency": 4, "relation": AL}, "the There other", False),
-    ("keywords:frequency", {"keyword": "the", "frequency": 3, "relation": LT}, "the There other", False),
-    ("keywords:frequency", {"keyword": "the", "frequency": 4, "relation": LT}, "the There other", True),
+    (
+        "keywords:frequency",
+        {"keyword": "the", "frequency": 3, "relation": AL},
+        "the There other",
+        True,
+    ),
+    (
+        "keywords:frequency",
+        {"keyword": "the", "frequency": 4, "relation": AL},
+        "the There other",
+        False,
+    ),
+    (
+        "keywords:frequency",
+        {"keyword": "the", "frequency": 3, "relation": LT},
+        "the There other",
+        False,
+    ),
+    (
+        "keywords:frequency",
+        {"keyword": "the", "frequency": 4, "relation": LT},
+        "the There other",
+        True,
+    ),
     # forbidden words need word boundaries
     ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "concatenate", True),
     ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "a Cat!", False),
     ("keywords:forbidden_words", {"forbidden_words": ["cat"]}, "cat_food", True),
     # letter frequency on the lower-cased text
-    ("keywords:letter_frequency", {"letter": "A", "let_frequency": 3, "let_relation": AL}, "Aa a", True),
-    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 3, "let_relation": LT}, "Aa a", False),
-    ("keywords:letter_frequency", {"letter": "a", "let_frequency": 4, "let_relation": LT}, "Aa a", True),
-    ("language:response_language", {"language": "en"}, "This is clearly an English sentence about the weather.", True),
-    ("language:response_language", {"language": "fr"}, "This is clearly an English sentence about the weather.", False),
-    ("language:response_language", {"language": "de"}, "Das ist ein ganz normaler deutscher Satz über das Wetter.", True),
+    (
+        "keywords:letter_frequency",
+        {"letter": "A", "let_frequency": 3, "let_relation": AL},
+        "Aa a",
+        True,
+    ),
+    (
+        "keywords:letter_frequency",
+        {"letter": "a", "let_frequency": 3, "let_relation": LT},
+        "Aa a",
+        False,
+    ),
+    (
+        "keywords:letter_frequency",
+        {"letter": "a", "let_frequency": 4, "let_relation": LT},
+        "Aa a",
+        True,
+    ),
+    (
+        "language:response_language",
+        {"language": "en"},
+        "This is clearly an English sentence about the weather.",
+        True,
+    ),
+    (
+        "language:response_language",
+        {"language": "fr"},
+        "This is clearly an English sentence about the weather.",
+        False,
+    ),
+    (
+        "language:response_language",
+        {"language": "de"},
+        "Das ist ein ganz normaler deutscher Satz über das Wetter.",
+        True,
+    ),
     # no letters at all: langdetect raises, the reference counts the instruction as followed
     ("language:response_language", {"language": "ja"}, "12345 !!!", True),
     # sentences (Punkt): "Dr." is an abbreviation
-    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": AL}, "I met Dr. Smith. He waved.", True),
-    ("length_constraints:number_sentences", {"num_sentences": 3, "relation": AL}, "I met Dr. Smith. He waved.", False),
-    ("length_constraints:number_sentences", {"num_sentences": 2, "relation": LT}, "I met Dr. Smith. He waved.", False),
-    ("length_constraints:number_sentences", {"num_sentences": 3, "relation": LT}, "I met Dr. Smith. He waved.", True),
+    (
+        "length_constraints:number_sentences",
+        {"num_sentences": 2, "relation": AL},
+        "I met Dr. Smith. He waved.",
+        True,
+    ),
+    (
+        "length_constraints:number_sentences",
+        {"num_sentences": 3, "relation": AL},
+        "I met Dr. Smith. He waved.",
+        False,
+    ),
+    (
+        "length_constraints:number_sentences",
+        {"num_sentences": 2, "relation": LT},
+        "I met Dr. Smith. He waved.",
+        False,
+    ),
+    (
+        "length_constraints:number_sentences",
+        {"num_sentences": 3, "relation": LT},
+        "I met Dr. Smith. He waved.",
+        True,
+    ),
     # paragraphs split on *** (empty first/last pieces dropped, an empty inner one fails)
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "a\n***\nb", True),
     ("length_constraints:number_paragraphs", {"num_paragraphs": 2}, "***\na\n***\nb\n***", True),
@@ -72,7 +143,7 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
     (
         "length_constraints:nth_paragraph_first_word",
         {"num_paragraphs": 2, "nth_paragraph": 2, "first_word": "Then"},
-        "First one.\n\n\"Then, more.",
+        'First one.\n\n"Then, more.',
         True,
     ),
     (
@@ -81,8 +152,18 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
         "First one.\n\nThen more.",
         False,
     ),
-    ("detectable_content:number_placeholders", {"num_placeholders": 2}, "[name] at [address]", True),
-    ("detectable_content:number_placeholders", {"num_placeholders": 3}, "[name] at [address]", False),
+    (
+        "detectable_content:number_placeholders",
+        {"num_placeholders": 2},
+        "[name] at [address]",
+        True,
+    ),
+    (
+        "detectable_content:number_placeholders",
+        {"num_placeholders": 3},
+        "[name] at [address]",
+        False,
+    ),
     ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Hi.\nP.S. bye", True),
     ("detectable_content:postscript", {"postscript_marker": "P.P.S"}, "Hi.\np. p. s bye", True),
     ("detectable_content:postscript", {"postscript_marker": "P.S."}, "Hi.\nPS bye", False),
@@ -91,12 +172,32 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
     ("detectable_format:number_bullet_lists", {"num_bullets": 1}, "* a\n**b**", True),
     ("detectable_format:constrained_response", {}, "Well... My answer is maybe.", True),
     ("detectable_format:constrained_response", {}, "My answer is Yes.", False),
-    ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "*one* and **two**", True),
-    ("detectable_format:number_highlighted_sections", {"num_highlights": 2}, "* * and *one*", False),
-    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 2}, "Section 1\na\nSection 2\nb", True),
-    ("detectable_format:multiple_sections", {"section_spliter": "Section", "num_sections": 3}, "Section 1\na\nSection 2\nb", False),
-    ("detectable_format:json_format", {}, "```json\n{\"a\": NaN}\n```", True),
-    ("detectable_format:json_format", {}, "{\"a\": 1,}", False),
+    (
+        "detectable_format:number_highlighted_sections",
+        {"num_highlights": 2},
+        "*one* and **two**",
+        True,
+    ),
+    (
+        "detectable_format:number_highlighted_sections",
+        {"num_highlights": 2},
+        "* * and *one*",
+        False,
+    ),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 2},
+        "Section 1\na\nSection 2\nb",
+        True,
+    ),
+    (
+        "detectable_format:multiple_sections",
+        {"section_spliter": "Section", "num_sections": 3},
+        "Section 1\na\nSection 2\nb",
+        False,
+    ),
+    ("detectable_format:json_format", {}, '```json\n{"a": NaN}\n```', True),
+    ("detectable_format:json_format", {}, '{"a": 1,}', False),
     ("detectable_format:title", {}, "<<A Poem>>\nroses", True),
     ("detectable_format:title", {}, "<< >>\nroses", False),
     ("combination:two_responses", {}, "first ****** second", True),
@@ -104,15 +205,45 @@ CASES: list[tuple[str, dict[str, Any], str, bool]] = [
     ("combination:two_responses", {}, "a ****** ****** b", False),
     ("combination:repeat_prompt", {"prompt_to_repeat": "Say hi."}, "say HI. Hi!", True),
     ("combination:repeat_prompt", {"prompt_to_repeat": "Say hi."}, "Hi! Say hi.", False),
-    ("startend:end_checker", {"end_phrase": "Any other questions?"}, "Done. any other questions?\"", True),
-    ("startend:end_checker", {"end_phrase": "Any other questions?"}, "Any other questions? Yes.", False),
-    ("change_case:capital_word_frequency", {"capital_frequency": 2, "capital_relation": AL}, "I CANNOT go", True),
-    ("change_case:capital_word_frequency", {"capital_frequency": 3, "capital_relation": LT}, "I CANNOT go", False),
-    ("change_case:capital_word_frequency", {"capital_frequency": 4, "capital_relation": LT}, "I CANNOT go", True),
+    (
+        "startend:end_checker",
+        {"end_phrase": "Any other questions?"},
+        'Done. any other questions?"',
+        True,
+    ),
+    (
+        "startend:end_checker",
+        {"end_phrase": "Any other questions?"},
+        "Any other questions? Yes.",
+        False,
+    ),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 2, "capital_relation": AL},
+        "I CANNOT go",
+        True,
+    ),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 3, "capital_relation": LT},
+        "I CANNOT go",
+        False,
+    ),
+    (
+        "change_case:capital_word_frequency",
+        {"capital_frequency": 4, "capital_relation": LT},
+        "I CANNOT go",
+        True,
+    ),
     ("change_case:english_capital", {}, "THIS IS AN ENGLISH SENTENCE ABOUT THE WEATHER.", True),
     ("change_case:english_capital", {}, "THIS IS AN ENGLISH SENTENCE ABOUT THE WEATHEr.", False),
     ("change_case:english_lowercase", {}, "this is an english sentence about the weather.", True),
-    ("change_case:english_lowercase", {}, "ceci est une phrase en français sur le temps qu'il fait.", False),
+    (
+        "change_case:english_lowercase",
+        {},
+        "ceci est une phrase en français sur le temps qu'il fait.",
+        False,
+    ),
     ("punctuation:no_comma", {}, "no commas here", True),
     ("punctuation:no_comma", {}, "one, comma", False),
     ("startend:quotation", {}, ' "quoted" ', True),
@@ -141,10 +272,12 @@ def test_strict_fails_empty_responses_and_loose_tries_variants(judge_cls: type) 
     assert judge_cls(strict=True).check([s]) == [[False]]
     assert judge_cls(strict=False).check([s]) == [[False]]
     # loose drops the first line ("Sure, here it is:") and the asterisks
-    s = sample("Sure, here it is:\n**no commas**", ("punctuation:no_comma", {}), ("startend:quotation", {}))
+    s = sample(
+        "Sure, here it is:\n**no commas**", ("punctuation:no_comma", {}), ("startend:quotation", {})
+    )
     assert judge_cls(strict=True).check([s]) == [[False, False]]
     assert judge_cls(strict=False).check([s]) == [[True, False]]
-    s = sample("Title\n\"quoted\"\nBye", ("startend:quotation", {}))
+    s = sample('Title\n"quoted"\nBye', ("startend:quotation", {}))
     assert judge_cls(strict=False).check([s]) == [[True]]
 
 
@@ -156,12 +289,20 @@ def test_falsy_kwargs_use_documented_defaults(judge_cls: type) -> None:
     assert judge_cls().check([sample("a dog", ("keywords:frequency", kw))]) == [[False]]
     # negative counts fall back too (num_words default 100, "at least")
     kw = {"num_words": -5, "relation": None}
-    assert judge_cls().check([sample("word " * 100, ("length_constraints:number_words", kw))]) == [[True]]
-    assert judge_cls().check([sample("word " * 99, ("length_constraints:number_words", kw))]) == [[False]]
+    assert judge_cls().check([sample("word " * 100, ("length_constraints:number_words", kw))]) == [
+        [True]
+    ]
+    assert judge_cls().check([sample("word " * 99, ("length_constraints:number_words", kw))]) == [
+        [False]
+    ]
     # missing language -> "en"; missing marker -> "P.S."; missing letter -> "a"
     en = "This is clearly an English sentence about the weather."
-    assert judge_cls().check([sample(en, ("language:response_language", {"language": None}))]) == [[True]]
-    assert judge_cls().check([sample("x\nP.S. y", ("detectable_content:postscript", {}))]) == [[True]]
+    assert judge_cls().check([sample(en, ("language:response_language", {"language": None}))]) == [
+        [True]
+    ]
+    assert judge_cls().check([sample("x\nP.S. y", ("detectable_content:postscript", {}))]) == [
+        [True]
+    ]
     kw = {"letter": None, "let_frequency": 2, "let_relation": AL}
     assert judge_cls().check([sample("banana", ("keywords:letter_frequency", kw))]) == [[True]]
     # nth_paragraph beyond num_paragraphs is replaced by 1
@@ -211,10 +352,16 @@ def test_explain_names_failed_instructions() -> None:
     )
     (r,) = InstructionJudge().explain([s])
     assert r.verdict == Verdict.VIOLATED
-    assert set(r.details["failed"]) == {"punctuation:no_comma", "detectable_content:number_placeholders"}
+    assert set(r.details["failed"]) == {
+        "punctuation:no_comma",
+        "detectable_content:number_placeholders",
+    }
     assert "0 [placeholders]" in r.details["failed"]["detectable_content:number_placeholders"]
     (r,) = RefJudge().explain([s])
-    assert set(r.details["failed"]) == {"punctuation:no_comma", "detectable_content:number_placeholders"}
+    assert set(r.details["failed"]) == {
+        "punctuation:no_comma",
+        "detectable_content:number_placeholders",
+    }
 
 
 def test_repeat_prompt_falls_back_to_the_sample_prompt() -> None:
@@ -226,7 +373,9 @@ def test_repeat_prompt_falls_back_to_the_sample_prompt() -> None:
 def test_ifeval_metrics_hand_worked() -> None:
     samples = [
         sample("a b", ("punctuation:no_comma", {}), ("startend:quotation", {})),  # [T, F]
-        sample("Note:\n\"x y\"", ("punctuation:no_comma", {}), ("startend:quotation", {})),  # strict [T, F], loose [T, T]
+        sample(
+            'Note:\n"x y"', ("punctuation:no_comma", {}), ("startend:quotation", {})
+        ),  # strict [T, F], loose [T, T]
         sample("a, b", ("punctuation:no_comma", {})),  # [F]
     ]
     m = ifeval_metrics(samples)
@@ -239,7 +388,10 @@ def test_ifeval_metrics_hand_worked() -> None:
 
 def test_stats_and_judge_agree_with_check() -> None:
     j = InstructionJudge()
-    samples = [sample("a b", ("punctuation:no_comma", {})), sample("a, b", ("punctuation:no_comma", {}))]
+    samples = [
+        sample("a b", ("punctuation:no_comma", {})),
+        sample("a, b", ("punctuation:no_comma", {})),
+    ]
     assert j.judge(samples) == [Verdict.SATISFIED, Verdict.VIOLATED]
     assert j.stats.total == 2 and j.stats.satisfied == 1
 
@@ -295,4 +447,6 @@ def test_tokenizers_and_detector_match_nltk_and_langdetect() -> None:
         "ok",
         "http://example.com a@b.co",
     ]
-    assert _core.ifeval_detect_language(res, lang_texts) == [ref.detect_language(t) for t in lang_texts]
+    assert _core.ifeval_detect_language(res, lang_texts) == [
+        ref.detect_language(t) for t in lang_texts
+    ]

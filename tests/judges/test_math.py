@@ -24,7 +24,7 @@ def verdict(judge: MathJudge, answer: str, gold: object) -> Verdict:
 EQUIVALENT = {
     "integers": [("1000", "1,000"), ("1{,}000", "1000"), ("1\\,000", "1000"), ("-7", "-7")],
     "decimals": [("0.5", "1/2"), ("2.50", "2.5"), (".25", "\\frac14")],
-    "fractions": [("\\dfrac{3}{4}", "0.75"), ("\\tfrac{6}{8}", "3/4"), ("-\\frac{1}{2}", "\\frac{-1}{2}")],
+    "fractions": [("\\dfrac{3}{4}", "0.75"), ("\\tfrac{6}{8}", "3/4"), ("-\\frac{1}{2}", "\\frac{-1}{2}")],  # noqa: E501
     "mixed": [("2\\frac{1}{2}", "5/2"), ("1\\frac{3}{4}", "7/4")],
     "scientific": [("1.5e3", "1500"), ("1.5\\times10^{3}", "1500"), ("2E-2", "0.02")],
     "radicals": [("2\\sqrt{2}", "\\sqrt{8}"), ("\\frac{\\sqrt{2}}{2}", "\\frac{1}{\\sqrt{2}}"),
@@ -35,18 +35,20 @@ EQUIVALENT = {
     "powers": [("2^{10}", "1024"), ("2^{-1}", "0.5"), ("4^{1/2}", "2"), ("8^{2/3}", "4")],
     "polynomials": [("(x+1)^2", "x^2+2x+1"), ("\\frac{x^2-1}{x-1}", "x+1"), ("2(a+b)", "2a+2b")],
     "tuples": [("(1, 2)", "(1,2)"), ("(\\frac12, 3)", "(0.5, 3)")],
-    "sets": [("\\{1, 2\\}", "\\{2, 1\\}"), ("3, 1, 2", "1,2,3"), ("1 \\pm \\sqrt2", "1+\\sqrt2, 1-\\sqrt2")],
-    "intervals": [("[1, 2)", "[1,2)"), ("(-\\infty, 3]", "(-\\infty,3]"), ("x > 2", "(2, \\infty)")],
+    "sets": [("x=1 \\text{ or } x=2", "1, 2"), ("3 and 5", "5, 3"), ("\\{1, 2\\}", "\\{2, 1\\}"), ("3, 1, 2", "1,2,3"), ("1 \\pm \\sqrt2", "1+\\sqrt2, 1-\\sqrt2")],  # noqa: E501
+    "intervals": [("[1, 2)", "[1,2)"), ("(-\\infty, 3]", "(-\\infty,3]"), ("x > 2", "(2, \\infty)")],  # noqa: E501
     "unions": [("(-\\infty,0)\\cup(1,\\infty)", "(1,\\infty)\\cup(-\\infty,0)")],
-    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1")],
-    "matrices": [("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}")],
+    "equations": [("x=2", "2"), ("2", "x = 2"), ("y=2x+1", "2x+1"), ("2x+2y=2", "x+y=1"),
+                  ("f(x)=x^2+1", "x^2+1"), ("S(n) = 2^{n-1}", "2^{n-1}")],
+    "matrices": [("\\begin{bmatrix}1&2\\\\3&4\\end{bmatrix}", "\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}")],  # noqa: E501
     "units_text": [("10\\text{ cm}", "10"), ("30^\\circ", "30"), ("\\$5", "5"), ("50\\%", "50"),
-                   ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5")],
+                   ("\\text{5 dollars}", "5"), ("$\\frac{1}{2}$", "0.5"), ("2", "2 inequalities"),
+                   ("5", "5\\text{ m}"), ("10", "10\\mbox{ cm}^2")],
     "choices": [("B", "(B)"), ("(C)", "C"), ("\\text{(D)}", "D"), ("B) 12", "B")],
-    "plain_text": [("\\text{Monday}", "monday"), ("No", "no"), ("\\text{no solution}", "No Solution")],
+    "plain_text": [("\\text{Monday}", "monday"), ("No", "no"), ("\\text{no solution}", "No Solution")],  # noqa: E501
     "bases": [("123_5", "38"), ("1011_2", "11"), ("101_{2}", "5")],
     "leading_plus": [("+5", "5"), ("+\\frac12", "0.5")],
-    "malformed": [("\\sqrt2", "\\sqrt{2}"), ("\\frac12", "0.5"), ("\\sqrt(2)", "\\sqrt{2}"), ("\\frac1{2}", "1/2")],
+    "malformed": [("\\sqrt2", "\\sqrt{2}"), ("\\frac12", "0.5"), ("\\sqrt(2)", "\\sqrt{2}"), ("\\frac1{2}", "1/2")],  # noqa: E501
     "logs": [("\\log_2 8", "3"), ("\\ln 1", "0")],
 }  # fmt: skip
 
@@ -63,11 +65,15 @@ NOT_EQUIVALENT = {
     "tuples": [("(1,2)", "(2,1)"), ("(1,2)", "(1,2,3)")],
     "sets": [("\\{1,2\\}", "\\{1,3\\}"), ("1, 2", "1, 2, 2")],
     "intervals": [("(1,2)", "[1,2]"), ("[1,2)", "(1,2]"), ("x \\ge 2", "(2, \\infty)")],
-    "equations": [("x=3", "2"), ("y=2x+1", "2x-1")],
-    "matrices": [("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}")],
+    "equations": [("x=3", "2"), ("y=2x+1", "2x-1"), ("2x=4", "4"), ("x^2=4", "4")],
+    "matrices": [("\\begin{pmatrix}1&2\\\\3&4\\end{pmatrix}", "\\begin{pmatrix}1&3\\\\2&4\\end{pmatrix}")],  # noqa: E501
     "choices": [("C", "B"), ("A", "(B)")],
     "text": [("\\text{Tuesday}", "Monday"), ("5", "\\text{no solution}")],
     "bases": [("123_5", "123"), ("129_5", "38")],
+    # A bare letter after a number is a variable, not a unit; units go only after numbers.
+    "not_units": [("5", "5 m"), ("n+2", "n + 2 cm"), ("2", "2g")],
+    # Space-separated digit groups are not products: `1 000` is not 1*0.
+    "digit_groups": [("1 000", "0"), ("2 3", "6")],
 }  # fmt: skip
 
 
@@ -136,7 +142,9 @@ def test_reasons_and_details(judge: MathJudge) -> None:
     assert judge.stats.total == 3 and judge.stats.satisfied == 1
 
 
-@pytest.mark.parametrize(("gold", "answer"), [(42, "42"), (0.5, "1/2"), (-3, "-3"), (1e-3, "0.001")])
+@pytest.mark.parametrize(
+    ("gold", "answer"), [(42, "42"), (0.5, "1/2"), (-3, "-3"), (1e-3, "0.001")]
+)
 def test_numeric_gold_answers(judge: MathJudge, gold: object, answer: str) -> None:
     assert verdict(judge, answer, gold) == Verdict.SATISFIED
 
@@ -206,14 +214,16 @@ def test_exponent_tower_is_rejected_not_an_error() -> None:
 def test_over_budget_is_error() -> None:
     r = MathJudge().explain([Sample("q", "\\boxed{(x+y+z+w)^{400}}", {"answer": "1"})])[0]
     assert (r.verdict, r.reason) == (Verdict.ERROR, "budget_exceeded")
-    assert MathJudge(max_steps=10).judge([Sample("q", "\\boxed{(x+1)^2}", {"answer": "x^2+2x+1"})]) == [
-        Verdict.ERROR
-    ]
+    assert MathJudge(max_steps=10).judge(
+        [Sample("q", "\\boxed{(x+1)^2}", {"answer": "x^2+2x+1"})]
+    ) == [Verdict.ERROR]
 
 
 def test_reward_function() -> None:
     reward = cgpo.judges.as_reward_function(MathJudge())
-    assert reward(prompts=["a", "b"], completions=["\\boxed{1}", "\\boxed{2}"], answer=["1", "1"]) == [
+    assert reward(
+        prompts=["a", "b"], completions=["\\boxed{1}", "\\boxed{2}"], answer=["1", "1"]
+    ) == [
         1.0,
         0.0,
     ]
@@ -230,4 +240,27 @@ def test_hostile_inputs_in_one_parallel_batch() -> None:
     samples = [Sample("q", c, {"answer": "1"}) for c in HOSTILE * 2]
     results = MathJudge().explain(samples)
     assert len(results) == len(samples)
-    assert all(r.reason in ("equivalent", "not_equivalent", "no_answer", "budget_exceeded") for r in results)
+    assert all(
+        r.reason in ("equivalent", "not_equivalent", "no_answer", "budget_exceeded")
+        for r in results
+    )
+
+
+def test_deep_but_legal_inputs_are_decided_on_worker_threads() -> None:
+    # 480-term sums and 110 nested parentheses are within the parser's limits: decided, not
+    # refused, and without exhausting a rayon worker's stack.
+    chain = Sample("q", "\\boxed{" + "+".join(["x"] * 480) + "}", {"answer": "480x"})
+    nested = Sample("q", "\\boxed{" + "(" * 110 + "1" + ")" * 110 + "}", {"answer": "1"})
+    results = MathJudge().explain([chain, nested] * 8)
+    assert {r.reason for r in results} == {"equivalent"}
+
+
+def test_core_equivalent_on_extracted_answers() -> None:
+    assert cgpo._core.math_equivalent("x^2+2x+1", "(x+1)^2")[:2] == (1, "equivalent")
+    assert cgpo._core.math_equivalent("1", "}{")[:2] == (0, "not_equivalent")
+    assert cgpo._core.math_equivalent("3", "")[:2] == (0, "no_answer")
+
+
+def test_huge_timeout_is_a_clear_error() -> None:
+    with pytest.raises(cgpo.InvalidInputError, match="timeout_ms"):
+        MathJudge(timeout_ms=1e300).judge([Sample("q", "\\boxed{1}", {"answer": "1"})])

@@ -18,7 +18,9 @@ def write_jsonl(path: Path, rows: list[object]) -> Path:
     return path
 
 
-def test_judge_writes_one_result_per_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_judge_writes_one_result_per_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     src = write_jsonl(
         tmp_path / "in.jsonl",
         [
@@ -37,7 +39,10 @@ def test_judge_writes_one_result_per_line(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_judge_output_file_and_small_batches(tmp_path: Path) -> None:
-    rows = [{"prompt": "", "completion": f"\\boxed{{{k}}}", "metadata": {"answer": "5"}} for k in range(10)]
+    rows = [
+        {"prompt": "", "completion": f"\\boxed{{{k}}}", "metadata": {"answer": "5"}}
+        for k in range(10)
+    ]
     src = write_jsonl(tmp_path / "in.jsonl", rows)
     dst = tmp_path / "out.jsonl"
     assert main(["judge", "--judge", "math", str(src), "-o", str(dst), "--batch-size", "3"]) == 0
@@ -51,9 +56,18 @@ def test_judge_output_file_and_small_batches(tmp_path: Path) -> None:
         ("{not json", "line 2: invalid JSON"),
         ('["a"]', "line 2: expected a JSON object"),
         ('{"prompt": "p", "metadata": {"answer": "1"}}', "line 2: `completion` must be a string"),
-        ('{"prompt": "p", "completion": "c", "metadata": 3}', "line 2: `metadata` must be an object"),
-        ('{"prompt": "p", "completion": "c", "metadata": {}}', "line 2: metadata is missing the key 'answer'"),
-        ('{"prompt": "p", "completion": "c", "metadata": {"answer": []}}', "line 2: metadata['answer'] must be"),
+        (
+            '{"prompt": "p", "completion": "c", "metadata": 3}',
+            "line 2: `metadata` must be an object",
+        ),
+        (
+            '{"prompt": "p", "completion": "c", "metadata": {}}',
+            "line 2: metadata is missing the key 'answer'",
+        ),
+        (
+            '{"prompt": "p", "completion": "c", "metadata": {"answer": []}}',
+            "line 2: metadata['answer'] must be",
+        ),
     ],
 )
 def test_malformed_input_names_the_line(

@@ -17,7 +17,9 @@ def mmath_answers() -> list[str]:
     answers: set[str] = set()
     for f in root.iterdir():
         if f.name.endswith(".json"):
-            answers.update(str(item["answer"]) for item in json.loads(f.read_text(encoding="utf-8")))
+            answers.update(
+                str(item["answer"]) for item in json.loads(f.read_text(encoding="utf-8"))
+            )
     return sorted(answers)
 
 
@@ -37,7 +39,9 @@ def test_the_data_is_there() -> None:
 def test_every_answer_matches_itself_and_not_itself_plus_one(cls: type[MathJudge]) -> None:
     judge = cls()
     same = [Sample("q", f"So the answer is $\\boxed{{{a}}}$.", {"answer": a}) for a in ANSWERS]
-    off = [Sample("q", f"So the answer is $\\boxed{{{plus_one(a)}}}$.", {"answer": a}) for a in ANSWERS]
+    off = [
+        Sample("q", f"So the answer is $\\boxed{{{plus_one(a)}}}$.", {"answer": a}) for a in ANSWERS
+    ]
     got_same = judge.judge(same)
     got_off = judge.judge(off)
     assert [a for a, v in zip(ANSWERS, got_same, strict=True) if v != Verdict.SATISFIED] == []

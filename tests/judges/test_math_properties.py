@@ -26,9 +26,9 @@ def both(answer: str, gold: str) -> Verdict:
 
 # ---- rationals -------------------------------------------------------------------------------
 
-rationals = st.builds(
-    Fraction, st.integers(-10**30, 10**30), st.integers(1, 10**6)
-) | st.builds(Fraction, st.integers(-1000, 1000), st.integers(1, 50))
+rationals = st.builds(Fraction, st.integers(-(10**30), 10**30), st.integers(1, 10**6)) | st.builds(
+    Fraction, st.integers(-1000, 1000), st.integers(1, 50)
+)
 
 
 def with_commas(n: int) -> str:
@@ -39,7 +39,12 @@ def renderings(q: Fraction) -> list[str]:
     p, d = q.numerator, q.denominator
     sign = "-" if q < 0 else ""
     a = abs(p)
-    out = [f"\\frac{{{p}}}{{{d}}}", f"{p}/{d}", f"\\dfrac{{{p}}}{{{d}}}", f"{sign}\\frac{{{a}}}{{{d}}}"]
+    out = [
+        f"\\frac{{{p}}}{{{d}}}",
+        f"{p}/{d}",
+        f"\\dfrac{{{p}}}{{{d}}}",
+        f"{sign}\\frac{{{a}}}{{{d}}}",
+    ]
     if d == 1:
         out += [str(p), with_commas(p), with_commas(p).replace(",", "{,}"), f"${p}$"]
         if p > 0:
@@ -53,7 +58,9 @@ def renderings(q: Fraction) -> list[str]:
         places = next(n for n in range(60) if (q * 10**n).denominator == 1)
         scaled = abs(q.numerator) * 10**places // q.denominator
         digits = str(scaled).rjust(places + 1, "0")
-        dec = digits[: len(digits) - places] + ("." + digits[len(digits) - places :] if places else "")
+        dec = digits[: len(digits) - places] + (
+            "." + digits[len(digits) - places :] if places else ""
+        )
         out.append(sign + dec)
     if d > 1 and a > d and sign == "":
         whole, rest = divmod(a, d)
@@ -117,7 +124,11 @@ def expressions(draw: st.DrawFn, depth: int = 3) -> tuple[str, str, Poly]:
     if op == "+":
         return f"{{{la}}}+{{{lb}}}", f"({pa})+({pb})", p_add(va, vb)
     if op == "-":
-        return f"{{{la}}}-\\left({lb}\\right)", f"({pa})-({pb})", p_add(va, {e: -c for e, c in vb.items()})
+        return (
+            f"{{{la}}}-\\left({lb}\\right)",
+            f"({pa})-({pb})",
+            p_add(va, {e: -c for e, c in vb.items()}),
+        )
     return f"\\left({la}\\right)\\cdot\\left({lb}\\right)", f"({pa})*({pb})", p_mul(va, vb)
 
 
@@ -128,7 +139,11 @@ def expanded(p: Poly) -> str:
     for e in sorted(p, reverse=True):
         c = p[e]
         mono = "" if e == 0 else ("x" if e == 1 else f"x^{{{e}}}")
-        coef = f"\\frac{{{c.numerator}}}{{{c.denominator}}}" if c.denominator != 1 else str(c.numerator)
+        coef = (
+            f"\\frac{{{c.numerator}}}{{{c.denominator}}}"
+            if c.denominator != 1
+            else str(c.numerator)
+        )
         terms.append(f"({coef}){mono}" if mono else f"({coef})")
     return "+".join(terms)
 
@@ -143,7 +158,9 @@ def test_expression_renderings_are_equivalent(e: tuple[str, str, Poly]) -> None:
 
 @SETTINGS
 @given(expressions(), st.sampled_from([(0, 1), (1, 1), (2, -1), (3, 2)]))
-def test_perturbed_expressions_are_rejected(e: tuple[str, str, Poly], shift: tuple[int, int]) -> None:
+def test_perturbed_expressions_are_rejected(
+    e: tuple[str, str, Poly], shift: tuple[int, int]
+) -> None:
     latex, _, value = e
     exp, delta = shift
     assert both(latex, expanded(p_add(value, {exp: Fraction(delta)}))) == Verdict.VIOLATED
@@ -175,7 +192,8 @@ def test_sets_are_unordered_and_tuples_ordered(items: list[Fraction], rnd: objec
 # ---- anything at all -------------------------------------------------------------------------
 
 latexish = st.lists(
-    st.sampled_from(list("0123456789+-*/^_()[]{}.,=<>|!xyzie ") + [
+    st.sampled_from([
+        *"0123456789+-*/^_()[]{}.,=<>|!xyzie ",
         "\\frac", "\\sqrt", "\\pi", "\\cdot", "\\left(", "\\right)", "\\{", "\\}", "\\pm",
         "\\infty", "\\cup", "\\text{cm}", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\",
         "\\boxed{", "$", "%", "\\le", "\\log_", "\\sin", "\\binom",
@@ -185,7 +203,9 @@ latexish = st.lists(
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.one_of(st.text(max_size=60), latexish), st.one_of(st.text(min_size=1, max_size=30), latexish))
+@given(
+    st.one_of(st.text(max_size=60), latexish), st.one_of(st.text(min_size=1, max_size=30), latexish)
+)
 def test_arbitrary_text_never_raises_and_both_agree(answer: str, gold: str) -> None:
     if not gold.strip():
         gold = "0"

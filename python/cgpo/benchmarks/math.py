@@ -126,6 +126,16 @@ def _stats(times: list[float]) -> tuple[float, float, float, float]:
     return statistics.median(s), p99, s[-1], sum(s)
 
 
+def _is_prose(answer: str) -> bool:
+    """A sentence rather than a formula: a word of three or more letters that is neither a
+    LaTeX command nor a function name."""
+    words = re.findall(r"(?<![\\A-Za-z])[A-Za-z]{3,}", answer)
+    return any(w.lower() not in _FUNCTION_WORDS for w in words)
+
+
+_FUNCTION_WORDS = {"sqrt", "sin", "cos", "tan", "log", "exp", "pi", "infty", "inf"}
+
+
 def _clip(s: str, n: int = 60) -> str:
     s = " ".join(s.split())
     return s if len(s) <= n else s[: n - 3] + "..."
@@ -164,7 +174,8 @@ def run_benchmark(
         f"({n_marked} with a final-answer marker, {len(pairs) - n_marked} without); "
         f"python {platform.python_version()}, {platform.machine()}",
         "",
-        "| judge | pairs | median us | p99 us | max us | total s | pairs/s | speed-up vs Math-Verify |",
+        "| judge | pairs | median us | p99 us | max us | total s | pairs/s "
+        "| speed-up vs Math-Verify |",
         "|---|---|---|---|---|---|---|---|",
     ]
     mv_total = _stats(runs[-1].times_us)[3] if math_verify else None
@@ -178,7 +189,10 @@ def run_benchmark(
     marked_rust = runs[0].times_us[:n_marked]
     if marked_rust:
         med, p99, mx, total = _stats(marked_rust)
-        row = f"| cgpo MathJudge (Rust), marked responses only | {n_marked} | {med:.1f} | {p99:.1f} | {mx:.1f} | {total / 1e6:.3f} | {n_marked / (total / 1e6):.0f} |"
+        row = (
+            f"| cgpo MathJudge (Rust), marked responses only | {n_marked} | {med:.1f} | "
+            f"{p99:.1f} | {mx:.1f} | {total / 1e6:.3f} | {n_marked / (total / 1e6):.0f} |"
+        )
         if math_verify:
             mv_marked = _stats(runs[-1].times_us[:n_marked])[3]
             row += f" {mv_marked / total:.0f}x |"
@@ -201,7 +215,9 @@ def run_benchmark(
     if reference:
         ref = runs[1]
         same = sum(a == b for a, b in zip(rust_run.verdicts, ref.verdicts, strict=True))
-        lines.append(f"Rust == reference verdict: {same}/{len(pairs)} ({100 * same / len(pairs):.2f}%)")
+        lines.append(
+            f"Rust == reference verdict: {same}/{len(pairs)} ({100 * same / len(pairs):.2f}%)"
+        )
     if math_verify:
         mv = runs[-1]
         lines.append("")
@@ -213,7 +229,8 @@ def run_benchmark(
                 (rust_run.verdicts[i] is True) == (mv.verdicts[i] is True) for i in range(lo, hi)
             )
             lines.append(
-                f"agreement with Math-Verify ({label} responses): {agree}/{n} ({100 * agree / n:.1f}%)"
+                f"agreement with Math-Verify ({label} responses): "
+                f"{agree}/{n} ({100 * agree / n:.1f}%)"
             )
         kinds: dict[str, list[int]] = defaultdict(list)
         for i in range(len(pairs)):
@@ -222,15 +239,21 @@ def run_benchmark(
                 continue
             reason = rust_run.extracted[i].split(":", 1)[0]
             if c is None:
-                kinds["cgpo ERROR (budget), Math-Verify " + ("accepts" if m else "rejects")].append(i)
+                kinds["cgpo ERROR (budget), Math-Verify " + ("accepts" if m else "rejects")].append(
+                    i
+                )
             elif reason == "no_answer":
                 kinds["cgpo no_answer (no final-answer marker), Math-Verify accepts"].append(i)
             elif c:
                 kinds["cgpo accepts, Math-Verify rejects"].append(i)
+            elif _is_prose(rust_run.extracted[i].split(":", 1)[1]):
+                kinds["cgpo rejects a prose answer, Math-Verify takes a number from it"].append(i)
             else:
-                kinds["cgpo rejects, Math-Verify accepts"].append(i)
+                kinds["cgpo rejects, Math-Verify accepts (both math)"].append(i)
         lines.append("")
-        lines.append("| disagreement | count | examples (gold / cgpo extracted / Math-Verify parsed) |")
+        lines.append(
+            "| disagreement | count | examples (gold / cgpo extracted / Math-Verify parsed) |"
+        )
         lines.append("|---|---|---|")
         for kind, idx in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
             ex = "; ".join(

@@ -23,8 +23,11 @@ PROGRESS_MIN_LINES = 1000
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="JSONL file of {prompt, completion, metadata} ('-' = stdin)")
-    parser.add_argument("--judge", required=True, choices=[n for n in available_judges() if n not in ("mixture", "llm")], help="which judge")
-    parser.add_argument("-o", "--output", default="-", help="where to write results (default stdout)")
+    rule_judges = [n for n in available_judges() if n not in ("mixture", "llm")]
+    parser.add_argument("--judge", required=True, choices=rule_judges, help="which judge")
+    parser.add_argument(
+        "-o", "--output", default="-", help="where to write results (default stdout)"
+    )
     parser.add_argument("--batch-size", type=int, default=4096, help="samples per judge call")
     parser.add_argument(
         "--progress",
@@ -39,7 +42,9 @@ def parse_line(line: str, lineno: int) -> Sample:
     try:
         obj: Any = json.loads(line)
     except json.JSONDecodeError as e:
-        raise InvalidInputError(f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})") from None
+        raise InvalidInputError(
+            f"line {lineno}: invalid JSON: {e.msg} (column {e.colno})"
+        ) from None
     if not isinstance(obj, dict):
         raise InvalidInputError(f"line {lineno}: expected a JSON object, got {type(obj).__name__}")
     for key in ("prompt", "completion"):
@@ -60,7 +65,9 @@ def _batches(lines: list[str], size: int) -> Iterator[tuple[int, list[Sample]]]:
         yield start, [parse_line(line, start + k + 1) for k, line in enumerate(chunk)]
 
 
-def judge_lines(judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool) -> None:
+def judge_lines(
+    judge: Judge, lines: list[str], out: IO[str], batch_size: int, progress: bool
+) -> None:
     from tqdm import tqdm
 
     with tqdm(total=len(lines), unit="sample", disable=not progress, file=sys.stderr) as bar:

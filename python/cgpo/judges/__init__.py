@@ -16,12 +16,11 @@ from cgpo.judges.base import (
     Verdict,
     as_reward_function,
 )
+from cgpo.judges.code import CodeJudge
+from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 from cgpo.judges.math import MathJudge
 from cgpo.judges.mixture import MixtureOfJudges
 from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
-
-from cgpo.judges.code import CodeJudge
-from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 
 if TYPE_CHECKING:
     from cgpo.judges.llm import LLMJudge
@@ -33,8 +32,8 @@ __all__ = [
     "Judge",
     "JudgeResult",
     "JudgeStats",
-    "MathJudge",
     "LLMJudge",
+    "MathJudge",
     "MixtureOfJudges",
     "Sample",
     "Verdict",
@@ -42,8 +41,8 @@ __all__ = [
     "available_judges",
     "create_judge",
     "from_config",
-    "register_judge",
     "ifeval_metrics",
+    "register_judge",
 ]
 
 

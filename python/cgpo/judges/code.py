@@ -86,6 +86,11 @@ def job_of(index: int, sample: Sample) -> JobTuple:
         raise InvalidInputError(
             f"sample {index}: metadata['entry_point'] must be a Python identifier, got {entry!r}"
         )
+    if entry is not None and "def check(" not in tests:
+        raise InvalidInputError(
+            f"sample {index}: metadata['tests'] must define `check(candidate)` when "
+            "'entry_point' is given"
+        )
     return (sample.completion, tests, entry, None)
 
 
@@ -105,19 +110,26 @@ class CodeJudge(BaseJudge):
     max_file_mb, max_open_files:
         Largest file an execution may write (stdout included) and its open-file limit.
     capture_bytes:
-        Bytes of stdout/stderr read back per execution (stdout is what io cases compare).
+        Bytes of stdout/stderr read back per execution; stdout is what io cases compare, so it
+        must exceed the longest expected output.
     tmpfs_mb:
         Size of each worker's private ``/tmp`` (the execution's working directory lives there).
     excerpt_chars:
         Length of the stdout/stderr excerpts in ``explain`` details.
     isolation:
         ``"auto"`` (the strongest the kernel allows), ``"full"``, ``"userns"`` or ``"minimal"``.
+    harness_thread:
+        Run the program and its tests on a thread of their own, whose frames end before the
+        harness's (default). ``False`` runs them on the harness's thread: fewer thread switches
+        (faster on an oversubscribed machine), but a program written against this harness can
+        then reach its frames and forge a pass (docs/code.md).
     python:
-        Interpreter that runs the programs (default: this process's ``sys.executable``); it is
-        started with ``-I -S``, so programs see the standard library only.
+        Interpreter that runs the programs (default: this process's ``sys.executable``; Python
+        >= 3.9); it is started with ``-I -S``, so programs see the standard library only.
 
     The workers are stopped by :meth:`close`, by leaving a ``with`` block, when the judge is
-    garbage collected, or at interpreter exit; a closed judge restarts them on its next call.
+    garbage collected, or at interpreter exit; a closed judge restarts them on its next call. A
+    judge is safe to share between threads, and a forked child process gets its own workers.
 
     Examples
     --------
@@ -145,6 +157,7 @@ class CodeJudge(BaseJudge):
         excerpt_chars: int = 1000,
         isolation: str = "auto",
         python: str | None = None,
+        harness_thread: bool = True,
     ) -> None:
         super().__init__()
         if workers is None:
@@ -163,21 +176,35 @@ class CodeJudge(BaseJudge):
         if max_open_files < 16:
             raise InvalidInputError("`max_open_files` must be >= 16 (Python needs a few)")
         self.timeout_s = float(timeout_s)
-        self._sandbox = _core.CodeSandbox(
-            python or sys.executable,
-            workers=workers,
-            timeout_s=self.timeout_s,
-            memory_mb=memory_mb,
-            max_processes=max_processes,
-            max_file_mb=max_file_mb,
-            max_open_files=max_open_files,
-            capture_bytes=capture_bytes,
-            tmpfs_mb=tmpfs_mb,
-            excerpt_bytes=excerpt_chars,
-            isolation=isolation,
-        )
+        self._options: dict[str, Any] = {
+            "python": python or sys.executable,
+            "workers": workers,
+            "timeout_s": self.timeout_s,
+            "memory_mb": memory_mb,
+            "max_processes": max_processes,
+            "max_file_mb": max_file_mb,
+            "max_open_files": max_open_files,
+            "capture_bytes": capture_bytes,
+            "tmpfs_mb": tmpfs_mb,
+            "excerpt_bytes": excerpt_chars,
+            "isolation": isolation,
+            "harness_thread": bool(harness_thread),
+        }
+        self._start()
+
+    def _start(self) -> None:
+        options = dict(self._options)
+        self._sandbox = _core.CodeSandbox(options.pop("python"), **options)
+        self._pid = os.getpid()
         # Stops the workers when the judge is collected or the interpreter exits.
         self._finalizer = weakref.finalize(self, self._sandbox.close)
+
+    def _ensure_own_workers(self) -> None:
+        # After os.fork (e.g. data-loader workers) the child must not talk to the parent's
+        # workers over the inherited pipes: it starts its own, and leaves the parent's alone.
+        if os.getpid() != self._pid:
+            self._finalizer.detach()
+            self._start()
 
     @property
     def isolation(self) -> str:
@@ -190,7 +217,8 @@ class CodeJudge(BaseJudge):
 
     def close(self) -> None:
         """Stops the worker processes; the next call starts them again."""
-        self._sandbox.close()
+        if os.getpid() == self._pid:
+            self._sandbox.close()
 
     def __enter__(self) -> CodeJudge:
         return self
@@ -205,6 +233,7 @@ class CodeJudge(BaseJudge):
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         jobs = [job_of(i, s) for i, s in enumerate(samples)]
+        self._ensure_own_workers()
         out = []
         for verdict, status, detail, stdout, stderr, elapsed in self._sandbox.run(jobs):
             details: dict[str, Any] = {

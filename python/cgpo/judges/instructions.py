@@ -70,7 +70,9 @@ def _kw(value: Any) -> Any:
     return value
 
 
-def ifeval_rows(samples: Sequence[Sample]) -> list[tuple[str, str, list[str], list[dict[str, Any]]]]:
+def ifeval_rows(
+    samples: Sequence[Sample],
+) -> list[tuple[str, str, list[str], list[dict[str, Any]]]]:
     """Validates IFEval metadata and returns ``(prompt, response, ids, kwargs)`` rows."""
     ids_col = require_metadata(samples, "instruction_id_list", (list, tuple))
     kw_col = require_metadata(samples, "kwargs", (list, tuple))
@@ -167,7 +169,8 @@ def _verdict(result: tuple[list[tuple[str, bool, str]], str | None], detail: boo
     if not detail:
         ok = all(f for _, f, _ in per)
         return JudgeResult(
-            Verdict.SATISFIED if ok else Verdict.VIOLATED, "ok" if ok else "instructions_not_followed"
+            Verdict.SATISFIED if ok else Verdict.VIOLATED,
+            "ok" if ok else "instructions_not_followed",
         )
     outcomes = [InstructionOutcome(i, f, d) for i, f, d in per]
     failed = {o.instruction_id: o.detail for o in outcomes if not o.followed}

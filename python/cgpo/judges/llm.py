@@ -14,6 +14,7 @@ whose probability is not a number, is ``Verdict.ERROR`` (reasons ``"too_long"``,
 
 from __future__ import annotations
 
+import inspect
 import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -168,6 +169,10 @@ class LLMJudge(BaseJudge):
                 f"template {self.template.name!r}: the answers {self.template.positive!r} and "
                 f"{self.template.negative!r} start with the same token; choose distinct answers"
             )
+        # Only the answer position's logits are needed: skipping the LM head elsewhere saves
+        # about a fifth of a small model's forward pass.
+        forward_params = inspect.signature(self.model.forward).parameters
+        self._last_logits_only = {"logits_to_keep": 1} if "logits_to_keep" in forward_params else {}
         pad = self.tokenizer.pad_token_id
         self.pad_id = int(pad if pad is not None else self.tokenizer.eos_token_id or 0)
 
@@ -242,6 +247,7 @@ class LLMJudge(BaseJudge):
                 attention_mask=attention.to(device),
                 position_ids=position_ids.to(device),
                 use_cache=False,
+                **self._last_logits_only,
             )
         finally:
             self.model.train(was_training)

@@ -16,6 +16,8 @@ from cgpo import _core
 from cgpo.errors import ConfigError, InvalidInputError
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict
 
+_VERDICTS = {int(v): v for v in Verdict}
+
 #: Extraction strategies, in the default order (each takes its last occurrence).
 EXTRACTION_STRATEGIES: tuple[str, ...] = ("boxed", "final_answer", "hashes", "answer_colon")
 
@@ -28,6 +30,10 @@ def gold_answers(samples: Sequence[Sample], key: str = "answer") -> list[str]:
     """
     out = []
     for i, s in enumerate(samples):
+        v0 = s.metadata.get(key) if isinstance(s.metadata, dict) else None
+        if type(v0) is str and v0.strip():  # the common case, checked cheaply
+            out.append(v0)
+            continue
         if key not in s.metadata:
             raise InvalidInputError(f"sample {i}: metadata is missing the key {key!r}")
         v: Any = s.metadata[key]
@@ -54,7 +60,8 @@ def check_extraction(extraction: Sequence[str]) -> tuple[str, ...]:
     order = tuple(extraction)
     if isinstance(extraction, str) or not order:
         raise ConfigError(
-            f"extraction must be a non-empty sequence of {EXTRACTION_STRATEGIES}, got {extraction!r}"
+            f"extraction must be a non-empty sequence of {EXTRACTION_STRATEGIES}, "
+            f"got {extraction!r}"
         )
     for name in order:
         if name not in EXTRACTION_STRATEGIES:
@@ -103,7 +110,9 @@ class MathJudge(BaseJudge):
     ) -> None:
         super().__init__()
         self.extraction = check_extraction(extraction)
-        if not (isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0):
+        if not (
+            isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0
+        ):
             raise ConfigError(f"timeout_ms must be a positive number, got {timeout_ms!r}")
         if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
             raise ConfigError(f"max_steps must be a positive int, got {max_steps!r}")
@@ -121,7 +130,9 @@ class MathJudge(BaseJudge):
             self.max_steps,
         )
         return [
-            JudgeResult(Verdict(v), reason, {"extracted": detail} if reason != "panic" else {"error": detail})
+            JudgeResult(
+                _VERDICTS[v], reason, {"error" if reason == "panic" else "extracted": detail}
+            )
             for v, reason, detail in raw
         ]
 

@@ -24,27 +24,14 @@ from typing import Any
 from cgpo.errors import ConfigError
 from cgpo.judges.base import Judge
 
-
-def _math() -> Judge:
-    from cgpo.judges.math import MathJudge
-
-    return MathJudge()
-
-
-#: name -> factory building the judge with its default settings.
-JUDGES: dict[str, Callable[[], Judge]] = {
-    "math": _math,
-}
-
-
-def make_judge(name: str) -> Judge:
-    """The judge registered as ``name``; :class:`cgpo.ConfigError` lists the known names."""
-    try:
-        factory = JUDGES[name]
-    except KeyError:
-        raise ConfigError(f"unknown judge {name!r}; known judges: {', '.join(sorted(JUDGES))}") from None
-    return factory()
-__all__ = ["available_judges", "create_judge", "from_config", "make_judge", "register_judge"]
+__all__ = [
+    "JUDGES",
+    "available_judges",
+    "create_judge",
+    "from_config",
+    "make_judge",
+    "register_judge",
+]
 
 JudgeFactory = Callable[..., Judge]
 
@@ -56,6 +43,10 @@ _REGISTRY: dict[str, str | JudgeFactory] = {
     "mixture": "cgpo.judges.mixture:MixtureOfJudges",
 }
 _LOCK = threading.Lock()
+
+#: name -> factory (or its import path); ``register_judge`` adds to it. The ``cgpo judge``
+#: command lists these names.
+JUDGES = _REGISTRY
 
 
 def register_judge(name: str, factory: str | JudgeFactory, *, overwrite: bool = False) -> None:
@@ -136,6 +127,11 @@ def create_judge(config: Mapping[str, Any]) -> Judge:
     return judge
 
 
+def make_judge(name: str) -> Judge:
+    """The judge registered as ``name``, with its default settings."""
+    return create_judge({"type": name})
+
+
 def from_config(config: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Judge:
     """A judge from one config entry, or a :class:`MixtureOfJudges` from a list of entries."""
     if isinstance(config, Mapping):
@@ -159,8 +155,3 @@ def _parameters(factory: JudgeFactory) -> list[str]:
         for p in sig.parameters.values()
         if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "self"
     ]
-
-
-def make_judge(name: str) -> Judge:
-    """The judge registered as ``name`` with its default settings (``cgpo judge --judge NAME``)."""
-    return create_judge({"type": name})

@@ -168,7 +168,7 @@ def _language_is(want: str) -> Checker:
     return run
 
 
-def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:  # noqa: C901
+def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:
     """One instruction's checker, from its id and kwargs."""
     a = _Args(iid, kwargs)
     if iid == "keywords:existence":
@@ -381,7 +381,9 @@ def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:  # noqa: C9
             return len(v) > 1 and v[0] == '"' and v[-1] == '"', "not quoted"
 
         return quoted
-    raise InvalidInputError(f"unknown instruction id {iid!r} (IFEval has: {', '.join(INSTRUCTION_IDS)})")
+    raise InvalidInputError(
+        f"unknown instruction id {iid!r} (IFEval has: {', '.join(INSTRUCTION_IDS)})"
+    )
 
 
 def loose_variants(response: str) -> list[str]:

@@ -28,7 +28,7 @@ def load() -> types.SimpleNamespace:
     spec = importlib.util.find_spec("lm_eval")
     if spec is None or not spec.submodule_search_locations:
         raise CgpoError("lm-eval is not installed (pip install --no-deps lm-eval)")
-    ifeval_dir = os.path.join(list(spec.submodule_search_locations)[0], "tasks", "ifeval")
+    ifeval_dir = os.path.join(next(iter(spec.submodule_search_locations)), "tasks", "ifeval")
 
     import langdetect
     import nltk
@@ -74,5 +74,9 @@ def check(
     """lm-eval's per-instruction verdicts for one row (``test_instruction_following_*``)."""
     m = load()
     inp = m.utils.InputExample(key=0, instruction_id_list=ids, prompt=prompt, kwargs=kwargs)
-    fn = m.utils.test_instruction_following_strict if strict else m.utils.test_instruction_following_loose
+    fn = (
+        m.utils.test_instruction_following_strict
+        if strict
+        else m.utils.test_instruction_following_loose
+    )
     return list(fn(inp, response).follow_instruction_list)

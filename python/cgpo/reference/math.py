@@ -81,9 +81,7 @@ def matching_brace(s: str, open_at: int) -> int | None:
 
 def last_boxed(text: str) -> str | None:
     """Content of the last balanced ``\\boxed{...}`` / ``\\fbox{...}`` (last 16 tried)."""
-    starts = sorted(
-        (m.start(), m.end()) for m in re.finditer(r"\\boxed|\\fbox", text)
-    )
+    starts = sorted((m.start(), m.end()) for m in re.finditer(r"\\boxed|\\fbox", text))
     for _, after in list(reversed(starts))[:16]:
         j = after
         while j < len(text) and text[j] == " ":
@@ -192,6 +190,14 @@ def _scan(s: str, out: list[str], depth: int) -> None:
                     end = matching_brace(s, j)
                     if end is not None:
                         out.append(" ")
+                        if _is_unit_phrase(s[j + 1 : end]):
+                            # `\text{ cm}`: a unit written as text goes, even one letter long.
+                            i = end + 1
+                            for power in ("^2", "^3", "^{2}", "^{3}"):  # `\text{ cm}^2`
+                                if s.startswith(power, i):
+                                    i += len(power)
+                                    break
+                            continue
                         if depth < 32:
                             _scan(s[j + 1 : end], out, depth + 1)
                         out.append(" ")
@@ -247,6 +253,16 @@ def _drop_thousands_commas(s: str) -> str:
     return "".join(out)
 
 
+def _is_unit_phrase(s: str) -> bool:
+    words = s.split()
+    return bool(words) and all(w.rstrip("^0123456789").lower() in UNITS for w in words)
+
+
+def _letters_only_in_commands(s: str) -> bool:
+    """No letters outside LaTeX command names (``10``, ``2\\sqrt{3}``; not ``n+2``)."""
+    return re.search(r"[A-Za-z]", re.sub(r"\\[A-Za-z]*", "", s)) is None
+
+
 def _strip_trailing_units(t: str) -> str:
     while True:
         u = t.rstrip("^{} 0123456789")
@@ -260,8 +276,9 @@ def _strip_trailing_units(t: str) -> str:
             before_raw.endswith(" ")
             and not before.endswith("\\")
             and any(ch in "0123456789" for ch in before)
+            and _letters_only_in_commands(before)
         )
-        if word and ok and word.lower() in UNITS:
+        if len(word) >= 2 and ok and word.lower() in UNITS:
             t = before
         else:
             return t
@@ -279,7 +296,9 @@ def normalize(s: str, budget: Budget) -> str:
     t = text.strip().lstrip("+").strip()
     if not t:
         t = text.strip()
-    return " ".join(t.split())
+    t = " ".join(t.split())
+    # "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
+    return t.replace(" or ", ", ").replace(" and ", ", ")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -617,7 +636,13 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
             i = m.end()
             exp = 0
             em = re.compile(r"[eE]([+-]?)([0-9]+)").match(s, i)
-            if em and len(em.group(2)) <= 6 and not (s[em.end() : em.end() + 1].isascii() and s[em.end() : em.end() + 1].isalpha()):
+            if (
+                em
+                and len(em.group(2)) <= 6
+                and not (
+                    s[em.end() : em.end() + 1].isascii() and s[em.end() : em.end() + 1].isalpha()
+                )
+            ):
                 exp = int(em.group(2)) * (-1 if em.group(1) == "-" else 1)
                 i = em.end()
             if not frac_part and exp == 0 and s[i : i + 1] == "_":
@@ -719,7 +744,7 @@ class Parser:
         if self.depth > MAX_DEPTH:
             raise Fail("invalid")
 
-    def list(self) -> list[Node]:
+    def items(self) -> list[Node]:
         items = [self.relation()]
         while self.eat_ch(","):
             items.append(self.relation())
@@ -801,6 +826,10 @@ class Parser:
             elif self.eat_ch("/"):
                 left = ("div", left, self.unary())
             elif self.starts_factor():
+                # `2 3` or `1 000` is a digit-group separator or a typo, never a product.
+                nxt = self.peek()
+                if nxt is not None and nxt[0] in ("int", "num") and left[0] in ("int", "num"):
+                    raise Fail("invalid")
                 right = self.power()
                 if (
                     left[0] == "int"
@@ -859,7 +888,7 @@ class Parser:
 
     def group_until(self, close: str) -> tuple[list[Node], str]:
         self.enter()
-        items = self.list()
+        items = self.items()
         t = self.peek()
         if t is None or t[0] != "ch" or t[1] not in close:
             raise Fail("invalid")
@@ -899,7 +928,7 @@ class Parser:
                 node = ("set", ())
             else:
                 self.enter()
-                items = self.list()
+                items = self.items()
                 if self.peek() != ("rset",):
                     raise Fail("invalid")
                 self.pos += 1
@@ -1045,7 +1074,7 @@ def parse(s: str, b: Budget) -> Node:
         raise Fail("invalid")
     p = Parser(toks, b)
     try:
-        items = p.list()
+        items = p.items()
     except RecursionError:
         # The Rust parser stops at MAX_DEPTH first; Python's own stack limit means the same.
         raise Fail("invalid") from None
@@ -1299,8 +1328,28 @@ def _relation_as_interval(ops: tuple[str, ...], terms: tuple[Val, ...]) -> Val |
     return None
 
 
+def _is_name(v: Val) -> bool:
+    """A variable (``x``) or a function of one (``f(x)``, parsed as ``f*x``): a monomial with
+    coefficient 1 of two distinct free variables, each to the first power."""
+    if _is_lone_symbol(v):
+        return True
+    if v[0] != "num":
+        return False
+    r: RatFn = v[1]
+    if r.den.as_const() != 1 or len(r.num.terms) != 1:
+        return False
+    ((rad, imag, syms), c) = next(iter(r.num.terms.items()))
+    return (
+        c == 1
+        and not rad
+        and not imag
+        and len(syms) == 2
+        and all(k == 1 and name not in ("pi", "e", "inf") and "(" not in name for name, k in syms)
+    )
+
+
 def _equation_rhs(v: Val) -> Val | None:
-    if v[0] == "rel" and v[1] == ("eq",) and _is_lone_symbol(v[2][0]):
+    if v[0] == "rel" and v[1] == ("eq",) and _is_name(v[2][0]):
         rhs: Val = v[2][1]
         return rhs
     return None
@@ -1343,9 +1392,7 @@ def equivalent(g: Val, a: Val, b: Budget) -> bool:
     if g[0] == "matrix" and a[0] == "matrix":
         if len(g[1]) != len(a[1]):
             return False
-        return all(
-            len(x) == len(y) and _pairwise(x, y, b) for x, y in zip(g[1], a[1], strict=True)
-        )
+        return all(len(x) == len(y) and _pairwise(x, y, b) for x, y in zip(g[1], a[1], strict=True))
     return False
 
 
@@ -1577,11 +1624,17 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
     raise node
 
 
-def judge_one(completion: str, gold: Gold, order: Sequence[str], timeout_ms: float, max_steps: int) -> JudgeResult:
+def judge_one(
+    completion: str, gold: Gold, order: Sequence[str], timeout_ms: float, max_steps: int
+) -> JudgeResult:
     extracted = extract(completion, order)
     if extracted is None:
         return JudgeResult(Verdict.VIOLATED, "no_answer", {"extracted": ""})
-    detail = extracted if len(extracted.encode()) <= 200 else extracted.encode()[:200].decode("utf-8", "ignore") + "..."
+    detail = (
+        extracted
+        if len(extracted.encode()) <= 200
+        else extracted.encode()[:200].decode("utf-8", "ignore") + "..."
+    )
     details = {"extracted": detail}
 
     def verdict(ok: bool) -> JudgeResult:
@@ -1635,12 +1688,7 @@ class MathJudge(BaseJudge):
         for s, a in zip(samples, answers, strict=True):
             if a not in golds:
                 golds[a] = prepare_gold(a, self.timeout_ms, self.max_steps)
-            out.append(judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps))
+            out.append(
+                judge_one(s.completion, golds[a], self.extraction, self.timeout_ms, self.max_steps)
+            )
         return out
-
-
-def is_equivalent(gold: str, answer: str, timeout_ms: float = 1000.0) -> bool:
-    """``True`` when the extracted ``answer`` is equivalent to ``gold`` (a convenience)."""
-    g = prepare_gold(gold, timeout_ms, 10**9)
-    r = judge_one(f"\\boxed{{{answer}}}", g, ("boxed",), timeout_ms, 10**9)
-    return r.verdict == Verdict.SATISFIED

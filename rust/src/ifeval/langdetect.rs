@@ -25,8 +25,11 @@ pub struct LangDetectTables {
     /// Language codes in `os.listdir` order (the reference's `langlist` order, which decides
     /// ties and the order of floating-point sums).
     pub langs: Vec<String>,
-    /// n-gram -> (language index, probability), only the non-zero entries.
-    pub probs: HashMap<String, Vec<(u16, f64)>>,
+    /// n-gram (packed by [`pack_ngram`]) -> index into `rows` (a compact table: the lookups
+    /// of every character's n-grams are the detector's hot path).
+    pub index: HashMap<u64, u32, BuildNgramHasher>,
+    /// (language index, probability) of each n-gram, only the non-zero entries.
+    pub rows: Vec<Vec<(u16, f64)>>,
     /// Unicode blocks `(start, end, id)` sorted by start, from `unicode_block._unicode_blocks`.
     pub blocks: Vec<(u32, u32, u32)>,
     /// Block ids of the blocks `NGram.normalize` treats specially.
@@ -53,6 +56,48 @@ pub struct BlockIds {
     pub bopomofo_extended: u32,
     pub cjk_unified_ideographs: u32,
     pub hangul_syllables: u32,
+}
+
+/// Packs an n-gram of up to three characters into one integer key (21 bits per character,
+/// plus the length so that "a" and "\0a" differ).
+pub fn pack_ngram(chars: &[char]) -> Option<u64> {
+    if chars.is_empty() || chars.len() > 3 {
+        return None;
+    }
+    let mut k = chars.len() as u64;
+    for &c in chars {
+        k = (k << 21) | c as u64;
+    }
+    Some(k)
+}
+
+/// A multiplicative hasher for the packed n-gram keys (SipHash dominated detection time).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct BuildNgramHasher;
+
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NgramHasher(u64);
+
+impl std::hash::Hasher for NgramHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(5) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (n ^ (n >> 29)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        self.0 ^= self.0 >> 32;
+    }
+}
+
+impl std::hash::BuildHasher for BuildNgramHasher {
+    type Hasher = NgramHasher;
+    fn build_hasher(&self) -> NgramHasher {
+        NgramHasher(0)
+    }
 }
 
 /// CPython's `random.Random` (MT19937 and the float/int helpers langdetect calls).
@@ -266,7 +311,7 @@ impl LangDetectTables {
         let mut out = Vec::with_capacity(chars.len());
         let mut i = 0;
         while i < chars.len() {
-            if i + 1 < chars.len() {
+            if i + 1 < chars.len() && self.vi_dmarks.contains(&chars[i + 1]) {
                 if let (Some(a), Some(d)) = (
                     self.vi_alphabet.iter().position(|&x| x == chars[i]),
                     self.vi_dmarks.iter().position(|&x| x == chars[i + 1]),
@@ -314,12 +359,14 @@ impl LangDetectTables {
         out
     }
 
-    /// `Detector._extract_ngrams`.
-    fn ngrams(&self, text: &[char]) -> Vec<&[(u16, f64)]> {
-        let mut result = Vec::new();
+    /// `Detector._extract_ngrams`: the row index of every n-gram found in the profiles.
+    fn ngrams(&self, text: &[char]) -> Vec<u32> {
+        let mut result = Vec::with_capacity(text.len() * 3);
+        // Texts repeat their n-grams: a small per-call memo avoids most probes of the big
+        // table (which miss the CPU caches).
+        let mut memo: HashMap<u64, u32, BuildNgramHasher> = HashMap::default();
         let mut grams: Vec<char> = vec![' '];
         let mut capital = false;
-        let mut key = String::with_capacity(12);
         for &raw in text {
             let c = self.normalize(raw);
             let last = *grams.last().expect("never empty");
@@ -352,10 +399,12 @@ impl LangDetectTables {
                 if n == 1 && w[0] == ' ' {
                     continue;
                 }
-                key.clear();
-                key.extend(w.iter());
-                if let Some(p) = self.probs.get(key.as_str()) {
-                    result.push(p.as_slice());
+                let Some(key) = pack_ngram(w) else { continue };
+                let row = *memo
+                    .entry(key)
+                    .or_insert_with(|| self.index.get(&key).copied().unwrap_or(u32::MAX));
+                if row != u32::MAX {
+                    result.push(row);
                 }
             }
         }
@@ -373,6 +422,12 @@ impl LangDetectTables {
         if ngrams.is_empty() {
             return Detected::NoFeatures;
         }
+        // Dense probability rows, built on first draw for each distinct n-gram: the update
+        // below then runs branch-free over all languages (same operations, same order as the
+        // reference), and only the few hundred n-grams actually drawn are expanded.
+        let mut row_of_draw: Vec<u32> = vec![u32::MAX; ngrams.len()];
+        let mut row_of_ngram: HashMap<u64, u32, BuildNgramHasher> = HashMap::default();
+        let mut dense: Vec<f64> = Vec::with_capacity(256 * n_langs);
         let mut rng = PyRandom::seeded(SEED);
         let mut langprob = vec![0.0f64; n_langs];
         let mut prob = vec![0.0f64; n_langs];
@@ -382,16 +437,23 @@ impl LangDetectTables {
             let weight = alpha / BASE_FREQ;
             let mut i = 0usize;
             loop {
-                let word = ngrams[rng.below(ngrams.len())];
-                let mut it = word.iter().peekable();
-                for (l, p) in prob.iter_mut().enumerate() {
-                    let wp = match it.peek() {
-                        Some(&&(idx, v)) if idx as usize == l => {
-                            it.next();
-                            v
+                let draw = rng.below(ngrams.len());
+                if row_of_draw[draw] == u32::MAX {
+                    let sparse = &self.rows[ngrams[draw] as usize];
+                    let next = (dense.len() / n_langs) as u32;
+                    let r = *row_of_ngram.entry(u64::from(ngrams[draw])).or_insert(next);
+                    if r == next {
+                        let start = dense.len();
+                        dense.resize(start + n_langs, 0.0);
+                        for &(l, p) in sparse.iter() {
+                            dense[start + l as usize] = p;
                         }
-                        _ => 0.0,
-                    };
+                    }
+                    row_of_draw[draw] = r;
+                }
+                let r = row_of_draw[draw] as usize;
+                let word = &dense[r * n_langs..(r + 1) * n_langs];
+                for (p, &wp) in prob.iter_mut().zip(word) {
                     *p *= weight + wp;
                 }
                 if i % 5 == 0 {

@@ -100,23 +100,51 @@ impl Relation {
     }
 }
 
-/// A keyword pattern: a Python regex compiled for Rust, or, for forbidden words, a literal
-/// matched with Python's own word boundaries.
+/// A Python pattern: a case-insensitive plain word is matched directly (no compilation),
+/// anything else is a Python regex compiled for Rust (cached).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
-    pub regex: Regex,
+    matcher: Matcher,
     /// The pattern could not be expressed in the Rust dialect and is matched literally.
     pub literal_fallback: bool,
 }
 
+#[derive(Debug, Clone)]
+enum Matcher {
+    Literal(pyre::CiLiteral),
+    Regex(Regex),
+}
+
 impl Pattern {
     fn new(source: &str, ignore_case: bool, multi_line: bool) -> Self {
+        if ignore_case && pyre::is_literal(source) {
+            return Pattern {
+                source: source.to_string(),
+                matcher: Matcher::Literal(pyre::CiLiteral::new(source)),
+                literal_fallback: false,
+            };
+        }
         let (regex, literal_fallback) = pyre::compile(source, ignore_case, multi_line);
         Pattern {
             source: source.to_string(),
-            regex,
+            matcher: Matcher::Regex(regex),
             literal_fallback,
+        }
+    }
+
+    fn is_match(&self, text: &str) -> bool {
+        match &self.matcher {
+            Matcher::Literal(l) => l.is_match(text),
+            Matcher::Regex(r) => r.is_match(text),
+        }
+    }
+
+    /// `len(re.findall(pattern, text))`.
+    fn count(&self, text: &str) -> usize {
+        match &self.matcher {
+            Matcher::Literal(l) => l.count(text),
+            Matcher::Regex(r) => r.find_iter(text).count(),
         }
     }
 }
@@ -179,10 +207,10 @@ pub enum Instruction {
 #[derive(Debug, Clone)]
 pub struct ForbiddenWord {
     pub word: String,
-    /// For a plain word: the word alone, case-insensitive; boundaries are tested with Python's
-    /// `\w` around each occurrence (exact). Otherwise the whole translated pattern.
-    regex: Regex,
-    literal: bool,
+    /// A plain word is matched case-insensitively at every position, with Python's `\b`
+    /// (Python's `\w`) tested on both sides: exact. Otherwise the whole translated pattern.
+    literal: Option<pyre::CiLiteral>,
+    regex: Option<Regex>,
 }
 
 /// The 25 instruction ids of IFEval's registry.
@@ -590,31 +618,24 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
 }
 
 fn forbidden_word(word: &str) -> ForbiddenWord {
-    if pyre::is_literal(word) && !word.is_empty() {
+    if pyre::is_literal(word) {
         ForbiddenWord {
             word: word.to_string(),
-            regex: regex::RegexBuilder::new(&regex::escape(word))
-                .case_insensitive(true)
-                .build()
-                .expect("escaped literal compiles"),
-            literal: true,
+            literal: Some(pyre::CiLiteral::new(word)),
+            regex: None,
         }
     } else {
         let (regex, _) = pyre::compile(&format!(r"\b{word}\b"), true, false);
         ForbiddenWord {
             word: word.to_string(),
-            regex,
-            literal: false,
+            literal: None,
+            regex: Some(regex),
         }
     }
 }
 
 impl ForbiddenWord {
     fn found(&self, text: &str) -> bool {
-        if !self.literal {
-            return self.regex.is_match(text);
-        }
-        // Every occurrence (overlapping ones included), with Python's `\b` on both sides.
         let boundary = |pos: usize| {
             let before = text[..pos]
                 .chars()
@@ -623,18 +644,11 @@ impl ForbiddenWord {
             let after = text[pos..].chars().next().is_some_and(pystr::is_py_word);
             before != after
         };
-        let mut start = 0;
-        while let Some(m) = self.regex.find_at(text, start) {
-            if boundary(m.start()) && boundary(m.end()) {
-                return true;
-            }
-            let step = text[m.start()..].chars().next().map_or(1, char::len_utf8);
-            start = m.start() + step;
-            if start > text.len() {
-                break;
-            }
+        match (&self.literal, &self.regex) {
+            (Some(lit), _) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
+            (None, Some(re)) => re.is_match(text),
+            (None, None) => false,
         }
-        false
     }
 }
 
@@ -656,10 +670,22 @@ fn static_re(
 }
 
 /// `count_words`: `RegexpTokenizer(r"\w+")` (NLTK compiles it with the `regex` module, whose
-/// `\w` is Rust's).
+/// Unicode `\w` is the Rust regex crate's): the number of maximal runs of word characters.
 pub fn count_words(text: &str) -> usize {
-    static R: std::sync::OnceLock<Regex> = std::sync::OnceLock::new();
-    count_matches(static_re(&R, r"\w+", false), text)
+    let mut n = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let w = if c.is_ascii() {
+            c.is_ascii_alphanumeric() || c == '_'
+        } else {
+            regex_syntax::is_word_character(c)
+        };
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w;
+    }
+    n
 }
 
 /// One instruction's verdict and, on request, what was measured.
@@ -708,7 +734,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
         I::KeywordsExistence(words) => {
             let missing: Vec<&str> = words
                 .iter()
-                .filter(|p| !p.regex.is_match(value))
+                .filter(|p| !p.is_match(value))
                 .map(|p| p.source.as_str())
                 .collect();
             (missing.is_empty(), d!("missing keywords {missing:?}"))
@@ -718,7 +744,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             frequency,
             relation,
         } => {
-            let n = count_matches(&keyword.regex, value);
+            let n = keyword.count(value);
             (
                 relation.holds(n, *frequency),
                 d!(
@@ -741,7 +767,18 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             frequency,
             relation,
         } => {
-            let n = pystr::lower(value).chars().filter(|c| c == letter).count();
+            // Counter(value.lower())[letter] for an ASCII letter: only characters whose
+            // lowercase contains it count (Final_Sigma only ever yields sigmas).
+            let n: usize = value
+                .chars()
+                .map(|c| {
+                    if c.is_ascii() {
+                        usize::from(c.to_ascii_lowercase() == *letter)
+                    } else {
+                        c.to_lowercase().filter(|l| l == letter).count()
+                    }
+                })
+                .sum();
             (
                 relation.holds(n, *frequency),
                 d!(
@@ -835,7 +872,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             )
         }
         I::Postscript(p) => {
-            let found = p.regex.is_match(&pystr::lower(value));
+            let found = p.is_match(&pystr::lower(value));
             (
                 found,
                 d!("postscript pattern {:?} found: {found}", p.source),
@@ -880,7 +917,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             splitter,
             num_sections,
         } => {
-            let n = count_matches(&splitter.regex, value);
+            let n = splitter.count(value);
             (
                 n as f64 >= *num_sections,
                 d!("{n} sections, need at least {num_sections}"),
@@ -1060,31 +1097,33 @@ pub fn evaluate_one(
     loose: bool,
     detail: bool,
 ) -> Vec<InstructionResult> {
-    let variants = if loose {
+    let mut variants = if loose {
         loose_variants(response)
     } else {
         vec![response.to_string()]
     };
+    // Loose mode asks whether *any* variant passes: identical variants (a response without
+    // asterisks, or with a single line) need checking once. Blank ones never pass.
+    let mut seen = std::collections::HashSet::new();
+    variants.retain(|v| !pystr::strip(v).is_empty() && seen.insert(v.clone()));
     instructions
         .iter()
         .zip(ids)
         .map(|(ins, id)| {
-            let mut last_detail = String::new();
+            let mut last_detail = if detail && variants.is_empty() {
+                "empty response".to_string()
+            } else {
+                String::new()
+            };
             let mut followed = false;
             for v in &variants {
-                if pystr::strip(v).is_empty() {
-                    if last_detail.is_empty() && detail {
-                        last_detail = "empty response".to_string();
-                    }
-                    continue;
-                }
                 let c = check(res, ins, v, detail);
                 if c.ok {
                     followed = true;
                     last_detail = String::new();
                     break;
                 }
-                if last_detail.is_empty() || last_detail == "empty response" {
+                if last_detail.is_empty() {
                     last_detail = c.detail;
                 }
             }

@@ -248,10 +248,7 @@ impl<'a> Tok<'a> {
 /// The `regex` module's Unicode `\w`: Alphabetic, Mark, Decimal_Number, Connector_Punctuation,
 /// Join_Control -- Rust regex's definition, tested through a cached one-character regex class.
 fn is_regex_word(c: char) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    let r = R.get_or_init(|| Regex::new(r"^\w$").expect("static regex"));
-    let mut buf = [0u8; 4];
-    r.is_match(c.encode_utf8(&mut buf))
+    regex_syntax::is_word_character(c)
 }
 
 fn is_regex_digit(c: char) -> bool {

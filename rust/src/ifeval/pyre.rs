@@ -7,7 +7,8 @@
 //! possessive quantifiers) makes [`compile`] fall back, deterministically, to matching the
 //! pattern as a literal string, which is what such keywords almost always mean.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock};
 
 use regex::{Regex, RegexBuilder};
 
@@ -148,6 +149,29 @@ pub fn translate(pat: &str) -> String {
 /// Rust engine rejects the translation (look-around, back-references, possessive quantifiers).
 /// Returns the regex and whether the fallback was used.
 pub fn compile(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) {
+    // Compiling is far costlier than matching (a case-insensitive Unicode pattern takes
+    // hundreds of microseconds), and a training run judges the same prompt's instructions once
+    // per sampled response: keep compiled patterns.
+    type Cache = Mutex<HashMap<(String, bool, bool), (Regex, bool)>>;
+    static CACHE: OnceLock<Cache> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    let key = (pat.to_string(), ignore_case, multi_line);
+    if let Ok(c) = cache.lock() {
+        if let Some(hit) = c.get(&key) {
+            return hit.clone();
+        }
+    }
+    let compiled = compile_uncached(pat, ignore_case, multi_line);
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= 20_000 {
+            c.clear();
+        }
+        c.insert(key, compiled.clone());
+    }
+    compiled
+}
+
+fn compile_uncached(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) {
     let build = |p: &str| {
         RegexBuilder::new(p)
             .case_insensitive(ignore_case)
@@ -167,6 +191,108 @@ pub fn compile(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) 
 /// True when `pat` has no regex metacharacter, so it matches itself literally.
 pub fn is_literal(pat: &str) -> bool {
     !pat.chars().any(|c| r"\.^$*+?{}[]|()".contains(c))
+}
+
+/// Python's simple lowercase mapping (`Py_UNICODE_TOLOWER`): Rust's full mapping except for
+/// U+0130, the one letter whose full lowercase has two characters.
+#[inline]
+fn simple_lower(c: char) -> char {
+    if c.is_ascii() {
+        return c.to_ascii_lowercase();
+    }
+    if c == '\u{130}' {
+        return 'i';
+    }
+    let mut it = c.to_lowercase();
+    match (it.next(), it.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// The character `re.IGNORECASE` compares: the simple lowercase, with the extra equivalences
+/// CPython's `sre_compile` adds (`_equivalences`: i/ı, s/ſ, µ/μ, the Greek symbol variants...)
+/// mapped to one representative.
+#[inline]
+pub fn ignorecase_key(c: char) -> char {
+    let l = simple_lower(c);
+    if l.is_ascii() {
+        return l;
+    }
+    match l {
+        '\u{131}' => 'i',
+        '\u{17f}' => 's',
+        '\u{b5}' => '\u{3bc}',
+        '\u{345}' | '\u{1fbe}' => '\u{3b9}',
+        '\u{1fd3}' => '\u{390}',
+        '\u{1fe3}' => '\u{3b0}',
+        '\u{3d0}' => '\u{3b2}',
+        '\u{3f5}' => '\u{3b5}',
+        '\u{3d1}' => '\u{3b8}',
+        '\u{3f0}' => '\u{3ba}',
+        '\u{3d6}' => '\u{3c0}',
+        '\u{3f1}' => '\u{3c1}',
+        '\u{3c2}' => '\u{3c3}',
+        '\u{3d5}' => '\u{3c6}',
+        '\u{1e9b}' => '\u{1e61}',
+        '\u{fb05}' => '\u{fb06}',
+        other => other,
+    }
+}
+
+/// A literal keyword matched like Python's `re.IGNORECASE` (no regex compilation at all).
+#[derive(Debug, Clone)]
+pub struct CiLiteral {
+    keys: Vec<char>,
+}
+
+impl CiLiteral {
+    pub fn new(lit: &str) -> Self {
+        CiLiteral {
+            keys: lit.chars().map(ignorecase_key).collect(),
+        }
+    }
+
+    /// Byte length of a match starting at `start`, if any.
+    fn match_at(&self, text: &str, start: usize) -> Option<usize> {
+        let mut it = text[start..].char_indices();
+        for &k in &self.keys {
+            let (_, c) = it.next()?;
+            if ignorecase_key(c) != k {
+                return None;
+            }
+        }
+        Some(it.next().map_or(text.len() - start, |(i, _)| i))
+    }
+
+    /// Start and end of every match beginning at a character boundary, overlapping ones
+    /// included (what a regex search retried at each position sees).
+    pub fn all_at<'a>(&'a self, text: &'a str) -> impl Iterator<Item = (usize, usize)> + 'a {
+        text.char_indices()
+            .map(|(i, _)| i)
+            .chain(std::iter::once(text.len()))
+            .filter_map(move |i| self.match_at(text, i).map(|len| (i, i + len)))
+    }
+
+    pub fn is_match(&self, text: &str) -> bool {
+        self.all_at(text).next().is_some()
+    }
+
+    /// `len(re.findall(lit, text, re.IGNORECASE))`: non-overlapping matches.
+    pub fn count(&self, text: &str) -> usize {
+        if self.keys.is_empty() {
+            return text.chars().count() + 1;
+        }
+        let mut n = 0;
+        let mut next = 0;
+        for (s, e) in self.all_at(text) {
+            if s >= next {
+                n += 1;
+                next = e;
+            }
+        }
+        n
+    }
 }
 
 #[cfg(test)]
@@ -190,6 +316,18 @@ mod tests {
         assert!(r.is_match("x(?<=a)b"));
         let (r, _) = compile("[]a]", false, false);
         assert!(r.is_match("]"));
+    }
+
+    #[test]
+    fn ignorecase_literals() {
+        let l = CiLiteral::new("the");
+        assert_eq!(l.count("The THE tHe theory"), 4);
+        assert_eq!(CiLiteral::new("aa").count("aaa"), 1);
+        assert!(CiLiteral::new("straße").is_match("STRAßE"));
+        assert!(CiLiteral::new("ok").is_match("O\u{212a}"));
+        assert!(CiLiteral::new("σοφια").is_match("ΣΟΦΙΑ"));
+        assert!(CiLiteral::new("is").is_match("ıſ"));
+        assert_eq!(CiLiteral::new("").count("ab"), 3);
     }
 
     #[test]

@@ -12,13 +12,17 @@ use regex::Regex;
 use super::punkt::PunktParams;
 use super::pystr;
 
+/// A substitution, with the substrings of which one must occur for it to possibly match (a
+/// cheap guard that skips most of the ~30 passes on ordinary text; empty = always run).
+type Rule = (Regex, &'static str, &'static [&'static str]);
+
 struct Rules {
-    starting: Vec<(Regex, &'static str)>,
-    punctuation: Vec<(Regex, &'static str)>,
-    parens: (Regex, &'static str),
-    dashes: (Regex, &'static str),
-    ending: Vec<(Regex, &'static str)>,
-    contractions: Vec<(Regex, &'static str)>,
+    starting: Vec<Rule>,
+    punctuation: Vec<Rule>,
+    parens: Rule,
+    dashes: Rule,
+    ending: Vec<Rule>,
+    contractions: Vec<Rule>,
 }
 
 fn rx(p: &str) -> Regex {
@@ -29,56 +33,70 @@ fn rules() -> &'static Rules {
     static R: OnceLock<Rules> = OnceLock::new();
     R.get_or_init(|| Rules {
         starting: vec![
-            (rx("([«“‘„]|[`]+)"), " ${1} "),
-            (rx("^\""), "``"),
-            (rx("(``)"), " ${1} "),
-            (rx(r#"([ (\[{<])("|'{2})"#), "${1} `` "),
+            (rx("([«“‘„]|[`]+)"), " ${1} ", &["«", "“", "‘", "„", "`"]),
+            (rx("^\""), "``", &["\""]),
+            (rx("(``)"), " ${1} ", &["``"]),
+            (rx(r#"([ (\[{<])("|'{2})"#), "${1} `` ", &["\"", "''"]),
         ],
         punctuation: vec![
-            (rx(r#"([^.])(\.)([\])}>"'»”’ ]*)\s*\z"#), "${1} ${2} ${3} "),
-            (rx(r"([:,])([^\d])"), " ${1} ${2}"),
-            (rx(r"([:,])(\n?)\z"), " ${1} ${2}"),
-            (rx(r"\.{2,}"), " ${0} "),
-            (rx(r"[;@#$%&]"), " ${0} "),
-            (rx(r"[\x{2012}-\x{2015}]"), " ${0} "),
-            (rx(r#"([^.])(\.)([\])}>"']*)\s*\z"#), "${1} ${2}${3} "),
-            (rx(r"[?!]"), " ${0} "),
-            (rx(r"([^'])' "), "${1} ' "),
-            (rx(r"[*]"), " ${0} "),
+            (
+                rx(r#"([^.])(\.)([\])}>"'»”’ ]*)\s*\z"#),
+                "${1} ${2} ${3} ",
+                &["."],
+            ),
+            (rx(r"([:,])([^\d])"), " ${1} ${2}", &[":", ","]),
+            (rx(r"([:,])(\n?)\z"), " ${1} ${2}", &[":", ","]),
+            (rx(r"\.{2,}"), " ${0} ", &[".."]),
+            (rx(r"[;@#$%&]"), " ${0} ", &[";", "@", "#", "$", "%", "&"]),
+            (
+                rx(r"[\x{2012}-\x{2015}]"),
+                " ${0} ",
+                &["\u{2012}", "\u{2013}", "\u{2014}", "\u{2015}"],
+            ),
+            (
+                rx(r#"([^.])(\.)([\])}>"']*)\s*\z"#),
+                "${1} ${2}${3} ",
+                &["."],
+            ),
+            (rx(r"[?!]"), " ${0} ", &["?", "!"]),
+            (rx(r"([^'])' "), "${1} ' ", &["' "]),
+            (rx(r"[*]"), " ${0} ", &["*"]),
         ],
-        parens: (rx(r"[\]\[(){}<>]"), " ${0} "),
-        dashes: (rx("--"), " -- "),
+        parens: (
+            rx(r"[\]\[(){}<>]"),
+            " ${0} ",
+            &["[", "]", "(", ")", "{", "}", "<", ">"],
+        ),
+        dashes: (rx("--"), " -- ", &["--"]),
         ending: vec![
-            (rx("([»”’])"), " ${1} "),
-            (rx("''"), " '' "),
-            (rx("\""), " '' "),
-            (rx(r"\s+"), " "),
-            (rx(r"([^' ])('[sS]|'[mM]|'[dD]|') "), "${1} ${2} "),
+            (rx("([»”’])"), " ${1} ", &["»", "”", "’"]),
+            (rx("''"), " '' ", &["''"]),
+            (rx("\""), " '' ", &["\""]),
+            (rx(r"\s+"), " ", &[]),
+            (rx(r"([^' ])('[sS]|'[mM]|'[dD]|') "), "${1} ${2} ", &["'"]),
             (
                 rx(r"([^' ])('ll|'LL|'re|'RE|'ve|'VE|n't|N'T) "),
                 "${1} ${2} ",
+                &["'"],
             ),
         ],
         contractions: vec![
-            (rx(r"(?i)\b(can)(not)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(d)('ye)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(gim)(me)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(gon)(na)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(got)(ta)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(lem)(me)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(more)('n)\b"), " ${1} ${2} "),
-            (rx(r"(?i)\b(wan)(na)(\s)"), " ${1} ${2} ${3}"),
-            (rx(r"(?i) ('t)(is)\b"), " ${1} ${2} "),
-            (rx(r"(?i) ('t)(was)\b"), " ${1} ${2} "),
+            (rx(r"(?i)\b(can)(not)\b"), " ${1} ${2} ", &["cannot"]),
+            (rx(r"(?i)\b(d)('ye)\b"), " ${1} ${2} ", &["d'ye"]),
+            (rx(r"(?i)\b(gim)(me)\b"), " ${1} ${2} ", &["gimme"]),
+            (rx(r"(?i)\b(gon)(na)\b"), " ${1} ${2} ", &["gonna"]),
+            (rx(r"(?i)\b(got)(ta)\b"), " ${1} ${2} ", &["gotta"]),
+            (rx(r"(?i)\b(lem)(me)\b"), " ${1} ${2} ", &["lemme"]),
+            (rx(r"(?i)\b(more)('n)\b"), " ${1} ${2} ", &["more'n"]),
+            (rx(r"(?i)\b(wan)(na)(\s)"), " ${1} ${2} ${3}", &["wanna"]),
+            (rx(r"(?i) ('t)(is)\b"), " ${1} ${2} ", &["'ti"]),
+            (rx(r"(?i) ('t)(was)\b"), " ${1} ${2} ", &["'twa"]),
         ],
     })
 }
 
 fn is_word(c: char) -> bool {
-    static R: OnceLock<Regex> = OnceLock::new();
-    let r = R.get_or_init(|| rx(r"^\w$"));
-    let mut buf = [0u8; 4];
-    r.is_match(c.encode_utf8(&mut buf))
+    regex_syntax::is_word_character(c)
 }
 
 /// `(?i)(?<!\w)(\')(?!(?:re|ve|ll|m|t|s|d|n)\b)(?=\w)` -> `' `: an opening single quote.
@@ -115,9 +133,21 @@ fn split_opening_quotes(text: &str) -> String {
     out
 }
 
-fn apply(text: String, rules: &[(Regex, &'static str)]) -> String {
+fn guarded(text: &str, lowered: Option<&str>, guard: &[&str]) -> bool {
+    let hay = lowered.unwrap_or(text);
+    guard.is_empty() || guard.iter().any(|g| hay.contains(g))
+}
+
+fn apply(text: String, rules: &[Rule], case_insensitive_guard: bool) -> String {
     let mut t = text;
-    for (r, rep) in rules {
+    // The (?i) contractions test their guards on an ASCII-lowered copy (substitutions only
+    // insert spaces, so one copy serves all of them). No guard contains `s` or `k`, the only
+    // letters with non-ASCII case variants (ſ, the Kelvin sign).
+    let lowered = case_insensitive_guard.then(|| t.to_ascii_lowercase());
+    for (r, rep, guard) in rules {
+        if !guarded(&t, lowered.as_deref(), guard) {
+            continue;
+        }
         if let std::borrow::Cow::Owned(s) = r.replace_all(&t, *rep) {
             t = s;
         }
@@ -128,14 +158,14 @@ fn apply(text: String, rules: &[(Regex, &'static str)]) -> String {
 /// `NLTKWordTokenizer.tokenize` of one sentence.
 pub fn tokenize_sentence(sentence: &str) -> Vec<String> {
     let r = rules();
-    let mut text = apply(sentence.to_string(), &r.starting);
+    let mut text = apply(sentence.to_string(), &r.starting, false);
     text = split_opening_quotes(&text);
-    text = apply(text, &r.punctuation);
-    text = r.parens.0.replace_all(&text, r.parens.1).into_owned();
-    text = r.dashes.0.replace_all(&text, r.dashes.1).into_owned();
+    text = apply(text, &r.punctuation, false);
+    text = apply(text, std::slice::from_ref(&r.parens), false);
+    text = apply(text, std::slice::from_ref(&r.dashes), false);
     text = format!(" {text} ");
-    text = apply(text, &r.ending);
-    text = apply(text, &r.contractions);
+    text = apply(text, &r.ending, false);
+    text = apply(text, &r.contractions, true);
     pystr::split_ws(&text).map(str::to_string).collect()
 }
 

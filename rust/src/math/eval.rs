@@ -279,10 +279,31 @@ fn relation_as_interval(ops: &[RelOp], terms: &[Val]) -> Option<Val> {
     }
 }
 
-/// `l = r` unwrapped to `r` when `l` is a lone variable (`x = 2`, `y = 2x + 1`).
+/// A name on the left of `=`: a variable (`x`), or a function of one (`f(x)`, `S(n)`, read
+/// by the parser as the product `f*x`): a monomial with coefficient 1 of at most two distinct
+/// free variables, each to the first power.
+fn is_name(v: &Val) -> bool {
+    if is_lone_symbol(v) {
+        return true;
+    }
+    let Val::Num(r) = v else { return false };
+    r.den.as_constant().is_some_and(|c| c.is_one())
+        && r.num.0.len() == 1
+        && r.num.0.iter().all(|(m, c)| {
+            c.is_one()
+                && m.rad.is_empty()
+                && !m.imag
+                && m.syms.len() == 2
+                && m.syms.iter().all(|(name, e)| {
+                    *e == 1 && !matches!(name.as_str(), "pi" | "e" | "inf") && !name.contains('(')
+                })
+        })
+}
+
+/// `l = r` unwrapped to `r` when `l` names the answer (`x = 2`, `y = 2x + 1`, `f(x) = x^2`).
 fn equation_rhs(v: &Val) -> Option<&Val> {
     match v {
-        Val::Rel(ops, terms) if ops == &[RelOp::Eq] && is_lone_symbol(&terms[0]) => Some(&terms[1]),
+        Val::Rel(ops, terms) if ops == &[RelOp::Eq] && is_name(&terms[0]) => Some(&terms[1]),
         _ => None,
     }
 }
@@ -372,7 +393,7 @@ fn unordered(xs: &[Val], ys: &[Val], b: &mut Budget) -> Res<bool> {
 fn equations_equivalent(t1: &[Val], t2: &[Val], b: &mut Budget) -> Res<bool> {
     let (Val::Num(l1), Val::Num(r1), Val::Num(l2), Val::Num(r2)) = (&t1[0], &t1[1], &t2[0], &t2[1])
     else {
-        return Ok(pairwise(t1, t2, b)?);
+        return pairwise(t1, t2, b);
     };
     if l1.equals(l2, b)? && r1.equals(r2, b)? {
         return Ok(true);
@@ -461,6 +482,10 @@ mod tests {
         ));
         assert!(eq("x=2", "2"));
         assert!(eq("y = 2x+1", "2x+1"));
+        assert!(eq("f(x) = x^2", "x^2"));
+        assert!(eq("2^{n-1}", "S(n) = 2^{n-1}"));
+        assert!(!eq("2x = 4", "4"));
+        assert!(!eq("x^2 = 4", "4"));
         assert!(eq("x > 2", r"(2, \infty)"));
         assert!(eq(r"1 \le x < 3", "[1, 3)"));
         assert!(eq("2x+2y=2", "y=1-x"));

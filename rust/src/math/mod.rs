@@ -142,10 +142,15 @@ fn clip(s: &str) -> String {
 /// Judges one completion against a prepared gold answer. The outcome's detail is the extracted
 /// answer (clipped to 200 bytes).
 pub fn judge_one(completion: &str, gold: &Gold, cfg: &MathConfig) -> Outcome {
-    let Some((_, extracted)) = extract::extract(completion, &cfg.extraction) else {
-        return Outcome::violated("no_answer", "");
-    };
-    let detail = clip(&extracted);
+    match extract::extract(completion, &cfg.extraction) {
+        Some((_, extracted)) => judge_extracted(&extracted, gold, cfg),
+        None => Outcome::violated("no_answer", ""),
+    }
+}
+
+/// Judges an already-extracted answer against a prepared gold answer.
+pub fn judge_extracted(extracted: &str, gold: &Gold, cfg: &MathConfig) -> Outcome {
+    let detail = clip(extracted);
     let verdict = |ok: bool| {
         if ok {
             Outcome::new(Verdict::Satisfied, "equivalent", detail.clone())
@@ -154,7 +159,7 @@ pub fn judge_one(completion: &str, gold: &Gold, cfg: &MathConfig) -> Outcome {
         }
     };
     let mut b = Budget::new(cfg.timeout, cfg.max_steps);
-    let norm = match normalize::normalize(&extracted, &mut b) {
+    let norm = match normalize::normalize(extracted, &mut b) {
         Ok(n) => n,
         Err(_) => return Outcome::error("budget_exceeded", detail),
     };
@@ -239,33 +244,11 @@ pub fn judge_batch(completions: &[String], golds: &[String], cfg: &MathConfig) -
 
 /// One decision: is `answer` (already extracted) equivalent to `gold`?
 pub fn equivalent(gold: &str, answer: &str, cfg: &MathConfig) -> Outcome {
-    let g = prepare_gold(gold, cfg);
-    let cfg = MathConfig {
-        extraction: vec![],
-        ..cfg.clone()
-    };
-    judge_one_extracted(answer, &g, &cfg)
-}
-
-fn judge_one_extracted(answer: &str, gold: &Gold, cfg: &MathConfig) -> Outcome {
-    // Wrap in a box so the standard path extracts exactly `answer`.
-    let boxed = format!("\\boxed{{{answer}}}");
-    let cfg = MathConfig {
-        extraction: vec![Strategy::Boxed],
-        ..cfg.clone()
-    };
-    if extract::last_boxed(&boxed) == Some(answer) {
-        judge_one(&boxed, gold, &cfg)
-    } else {
-        judge_one(
-            &format!("Answer: {answer}"),
-            gold,
-            &MathConfig {
-                extraction: vec![Strategy::AnswerColon],
-                ..cfg
-            },
-        )
+    let answer = answer.trim();
+    if answer.is_empty() {
+        return Outcome::violated("no_answer", "");
     }
+    judge_extracted(answer, &prepare_gold(gold, cfg), cfg)
 }
 
 #[cfg(test)]

@@ -130,6 +130,22 @@ const UNITS: &[&str] = &[
     "books",
     "dogs",
     "cats",
+    "pairs",
+    "values",
+    "numbers",
+    "solutions",
+    "integers",
+    "terms",
+    "digits",
+    "triangles",
+    "inequalities",
+    "games",
+    "rounds",
+    "moves",
+    "steps",
+    "sides",
+    "edges",
+    "vertices",
 ];
 
 /// The canonical form of `s` (see the module docs). Spends budget proportional to its length.
@@ -154,7 +170,12 @@ pub fn normalize(s: &str, b: &mut Budget) -> Res<String> {
     let t = out.trim().trim_start_matches('+').trim();
     // A leading `+` is decoration ("+5" is 5), but "+" alone is not an answer.
     let t = if t.is_empty() { out.trim() } else { t };
-    Ok(collapse_spaces(t))
+    let t = collapse_spaces(t);
+    // "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
+    if t.contains(" or ") || t.contains(" and ") {
+        return Ok(t.replace(" or ", ", ").replace(" and ", ", "));
+    }
+    Ok(t)
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -210,6 +231,19 @@ fn scan(s: &str, out: &mut String, depth: usize) {
                     if j < bytes.len() && bytes[j] == b'{' {
                         if let Some(end) = matching_brace(bytes, j) {
                             out.push(' ');
+                            // `\text{ cm}`: a unit spelled out as text is dropped whole, even a
+                            // one-letter one (bare `5 m` could be five times m).
+                            if is_unit_phrase(&s[j + 1..end]) {
+                                i = end + 1;
+                                // and its power: `\text{ cm}^2`, `\text{m}^{3}`
+                                for pow in ["^2", "^3", "^{2}", "^{3}"] {
+                                    if s[i..].starts_with(pow) {
+                                        i += pow.len();
+                                        break;
+                                    }
+                                }
+                                continue;
+                            }
                             if depth < 32 {
                                 scan(&s[j + 1..end], out, depth + 1);
                             }
@@ -318,7 +352,37 @@ fn drop_thousands_commas(s: &str) -> String {
     out
 }
 
-/// Drops trailing unit words after something containing a digit ("10 cm^2" -> "10").
+/// `true` for text made only of unit words ("cm", "square feet").
+fn is_unit_phrase(s: &str) -> bool {
+    let mut words = s.split_whitespace().peekable();
+    words.peek().is_some()
+        && words.all(|w| {
+            let w = w.trim_end_matches(|c: char| c == '^' || c.is_ascii_digit());
+            UNITS.contains(&w.to_ascii_lowercase().as_str())
+        })
+}
+
+/// `true` when `s` has no letters outside LaTeX command names (`10`, `2\sqrt{3}`, not `n+2`).
+fn letters_only_in_commands(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        if b[k] == b'\\' {
+            k += 1;
+            while k < b.len() && b[k].is_ascii_alphabetic() {
+                k += 1;
+            }
+        } else if b[k].is_ascii_alphabetic() {
+            return false;
+        } else {
+            k += 1;
+        }
+    }
+    true
+}
+
+/// Drops trailing unit words after a number ("10 cm^2" -> "10"); only words of two or more
+/// letters, and only when what precedes has no variables ("n + 2 m" is kept).
 fn strip_trailing_units(s: &str) -> String {
     let mut t = s.trim_end();
     loop {
@@ -336,11 +400,13 @@ fn strip_trailing_units(s: &str) -> String {
             .map_or(0, |(k, c)| k + c.len_utf8());
         let word = &u[word_start..];
         let before = u[..word_start].trim_end();
-        // "5 m" drops the unit, "5m" is five times the variable m.
+        // "5 cm" drops the unit, "5cm" is five times c times m.
         let spaced = u[..word_start].ends_with(' ');
-        let preceded_ok =
-            spaced && !before.ends_with('\\') && before.chars().any(|c| c.is_ascii_digit());
-        if !word.is_empty() && preceded_ok && UNITS.contains(&word.to_ascii_lowercase().as_str()) {
+        let preceded_ok = spaced
+            && !before.ends_with('\\')
+            && before.chars().any(|c| c.is_ascii_digit())
+            && letters_only_in_commands(before);
+        if word.len() >= 2 && preceded_ok && UNITS.contains(&word.to_ascii_lowercase().as_str()) {
             t = before;
         } else {
             break;
@@ -371,6 +437,12 @@ mod tests {
         assert_eq!(n("+7"), "7");
         assert_eq!(n("3\u{2212}1"), "3-1");
         assert_eq!(n("a\0b"), "a b");
+        assert_eq!(n(r"x=1 \text{ or } x=2"), "x=1, x=2");
+        assert_eq!(n("3 and  5"), "3, 5");
+        assert_eq!(n(r"5\text{ m}"), "5");
+        assert_eq!(n("5 m"), "5 m");
+        assert_eq!(n("n + 2 cm"), "n + 2 cm");
+        assert_eq!(n(r"2\sqrt{3} cm"), r"2\sqrt {3} cm".replace(" cm", ""));
     }
 
     #[test]

@@ -442,6 +442,12 @@ impl Parser<'_> {
             } else if self.eat_ch(b'/') {
                 left = Node::Div(Box::new(left), Box::new(self.unary()?));
             } else if self.starts_factor() {
+                // `2 3` or `1 000` is never a product in an answer: a digit-group separator
+                // or a typo. Reading it as 2*3 would make `1 000` equal 0.
+                let number_next = matches!(self.peek(), Some(Tok::Int(_) | Tok::Num(_)));
+                if number_next && matches!(left, Node::Int(_) | Node::Num(_)) {
+                    return Err(Fail::Invalid);
+                }
                 let right = self.power()?;
                 left = match (left, right) {
                     // A mixed number: 3\frac{1}{2} = 7/2.
@@ -961,6 +967,9 @@ mod tests {
         ));
         assert_eq!(p("123_5"), Ok(Node::Int(BigInt::from(38))));
         assert_eq!(p("129_5"), Err(Fail::Invalid));
+        assert_eq!(p("1 000"), Err(Fail::Invalid));
+        assert_eq!(p("2 3"), Err(Fail::Invalid));
+        assert!(matches!(p("2 x"), Ok(Node::Mul(..))));
     }
 
     #[test]

@@ -66,7 +66,10 @@ impl Mono {
                     num -= den;
                 }
                 if num != 0 {
-                    rad.push((base.clone(), num as u32, den as u32));
+                    let (Ok(num), Ok(den)) = (u32::try_from(num), u32::try_from(den)) else {
+                        return Err(Fail::TooBig);
+                    };
+                    rad.push((base.clone(), num, den));
                 }
                 i += 1;
                 j += 1;
@@ -213,7 +216,7 @@ impl Poly {
             for (m2, c2) in &other.0 {
                 b.tick(1 + (bits(c1) + bits(c2)) / 64 + (m1.rad.len() + m2.rad.len()) as u64)?;
                 let (f, m) = m1.mul(m2)?;
-                let c = c1 * c2 * f;
+                let c = if f.is_one() { c1 * c2 } else { c1 * c2 * f };
                 check_size(&c)?;
                 out.add_term(m, c);
             }
@@ -283,6 +286,26 @@ impl RatFn {
         RatFn::constant(BigRational::from_integer(BigInt::from(n)))
     }
 
+    /// `true` when the denominator is exactly the constant 1 (the usual case).
+    fn den_is_one(&self) -> bool {
+        self.den.0.len() == 1
+            && self
+                .den
+                .0
+                .iter()
+                .next()
+                .is_some_and(|(m, c)| m.is_one() && c.is_one())
+    }
+
+    /// The constant, without allocating, when this is `c / 1` (`None` for zero or non-constants).
+    fn const_ref(&self) -> Option<&BigRational> {
+        if self.num.0.len() != 1 || !self.den_is_one() {
+            return None;
+        }
+        let (m, c) = self.num.0.iter().next()?;
+        m.is_one().then_some(c)
+    }
+
     /// The rational value, when this is a rational constant.
     pub fn as_rational(&self) -> Option<BigRational> {
         let n = self.num.as_constant()?;
@@ -302,6 +325,9 @@ impl RatFn {
     /// `1/sqrt(2)` into `sqrt(2)/2` and `1/i` into `-i`), so common answers compare as plain
     /// polynomials.
     fn normalize(mut self, b: &mut Budget) -> Res<RatFn> {
+        if self.den_is_one() {
+            return Ok(self);
+        }
         if self.den.is_zero() {
             return Err(Fail::Invalid);
         }
@@ -337,6 +363,12 @@ impl RatFn {
     }
 
     pub fn add(&self, o: &RatFn, b: &mut Budget) -> Res<RatFn> {
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x + y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
+        }
         if self.den == o.den {
             return RatFn {
                 num: self.num.add(&o.num, b)?,
@@ -361,6 +393,12 @@ impl RatFn {
     }
 
     pub fn mul(&self, o: &RatFn, b: &mut Budget) -> Res<RatFn> {
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x * y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
+        }
         RatFn {
             num: self.num.mul(&o.num, b)?,
             den: self.den.mul(&o.den, b)?,
@@ -371,6 +409,12 @@ impl RatFn {
     pub fn div(&self, o: &RatFn, b: &mut Budget) -> Res<RatFn> {
         if o.is_zero() {
             return Err(Fail::Invalid);
+        }
+        if let (Some(x), Some(y)) = (self.const_ref(), o.const_ref()) {
+            b.tick(1 + (bits(x) + bits(y)) / 64)?;
+            let r = x / y;
+            check_size(&r)?;
+            return Ok(RatFn::constant(r));
         }
         RatFn {
             num: self.num.mul(&o.den, b)?,

@@ -78,19 +78,25 @@ fn ifeval_load_resources(
     }
     let res = py.detach(move || {
         // langdetect's `add_profile`: probability = freq / n_words[len - 1] for 1-3-grams.
-        let mut probs: HashMap<String, Vec<(u16, f64)>> = HashMap::new();
+        // Longer "words" can never be looked up (n-grams have 1-3 characters): skipped.
+        let mut index: HashMap<u64, u32, langdetect::BuildNgramHasher> = HashMap::default();
+        let mut rows: Vec<Vec<(u16, f64)>> = Vec::new();
         for (l, (freq, nw)) in freqs.iter().zip(&n_words).enumerate() {
             for (word, &f) in freq {
-                let len = word.chars().count();
-                let entry = probs.entry(word.clone()).or_default();
-                if (1..=3).contains(&len) {
-                    if let Some(&n) = nw.get(len - 1) {
-                        entry.push((l as u16, f as f64 / n as f64));
-                    }
+                let cs: Vec<char> = word.chars().collect();
+                let Some(key) = langdetect::pack_ngram(&cs) else {
+                    continue;
+                };
+                if let Some(&n) = nw.get(cs.len() - 1) {
+                    let r = *index.entry(key).or_insert_with(|| {
+                        rows.push(Vec::new());
+                        (rows.len() - 1) as u32
+                    });
+                    rows[r as usize].push((l as u16, f as f64 / n as f64));
                 }
             }
         }
-        for v in probs.values_mut() {
+        for v in rows.iter_mut() {
             v.sort_by_key(|e| e.0);
         }
         let mut blocks = blocks;
@@ -104,7 +110,8 @@ fn ifeval_load_resources(
             },
             lang: langdetect::LangDetectTables {
                 langs,
-                probs,
+                index,
+                rows,
                 blocks,
                 block_ids,
                 latin1_excluded: chars(&latin1_excluded),

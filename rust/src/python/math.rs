@@ -26,9 +26,11 @@ fn config(extraction: &[String], timeout_ms: f64, max_steps: u64) -> Result<Math
             "must be a positive number of milliseconds",
         ));
     }
+    let timeout = Duration::try_from_secs_f64(timeout_ms / 1000.0)
+        .map_err(|_| CoreError::invalid("timeout_ms", "is too large"))?;
     Ok(MathConfig {
         extraction: order,
-        timeout: Duration::from_secs_f64(timeout_ms / 1000.0),
+        timeout,
         max_steps,
     })
 }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use pyo3::prelude::*;
 
-use super::to_py_err;
+use super::{guard, to_py_err};
 use crate::error::CoreError;
 use crate::sandbox::{program, CodeSandbox, Isolation, Job, SandboxConfig, Tests};
 
@@ -27,7 +27,8 @@ pub struct PyCodeSandbox {
 impl PyCodeSandbox {
     #[new]
     #[pyo3(signature = (python, *, workers, timeout_s, memory_mb, max_processes, max_file_mb,
-                        max_open_files, capture_bytes, tmpfs_mb, excerpt_bytes, isolation=None))]
+                        max_open_files, capture_bytes, tmpfs_mb, excerpt_bytes, isolation=None,
+                        harness_thread=true))]
     #[allow(clippy::too_many_arguments)]
     fn new(
         py: Python<'_>,
@@ -42,6 +43,7 @@ impl PyCodeSandbox {
         tmpfs_mb: u64,
         excerpt_bytes: usize,
         isolation: Option<String>,
+        harness_thread: bool,
     ) -> PyResult<Self> {
         let isolation = match isolation.as_deref() {
             None | Some("auto") => None,
@@ -65,11 +67,15 @@ impl PyCodeSandbox {
             capture_bytes,
             tmpfs_mb,
             isolation,
+            harness_thread,
         };
         let timeout = Duration::from_secs_f64(timeout_s);
-        let inner = py
-            .detach(|| CodeSandbox::new(cfg, timeout, excerpt_bytes))
-            .map_err(|e| to_py_err(CoreError::Internal(e.to_string())))?;
+        let inner = py.detach(|| {
+            guard(|| {
+                CodeSandbox::new(cfg, timeout, excerpt_bytes)
+                    .map_err(|e| CoreError::Internal(format!("sandbox: {e}")))
+            })
+        })?;
         Ok(PyCodeSandbox { inner })
     }
 

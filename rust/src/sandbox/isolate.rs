@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Isolation {
     /// Host root: new PID, network, mount, IPC and UTS namespaces; read-only root filesystem with
-    /// a private tmpfs on /tmp and a fresh /proc; seccomp filter; jobs run as an unprivileged uid.
+    /// a private tmpfs on /tmp and an empty /proc; seccomp filter; jobs run as an unprivileged uid.
     Full,
     /// Unprivileged host user: the same namespaces inside a new user namespace, every capability
     /// dropped; jobs keep the host user's uid (mapped to 0 inside, without capabilities).
@@ -54,17 +54,20 @@ impl Isolation {
 /// Home directories hidden from jobs behind an empty tmpfs (host secrets live there).
 const HIDDEN_DIRS: [&str; 2] = ["/root", "/home"];
 
-/// Directories the jobs' interpreter reads from (its prefix and `sys.path`), asked once from
-/// the interpreter itself; those inside a hidden directory are mounted back read-only.
-pub fn interpreter_dirs(python: &Path) -> io::Result<Vec<PathBuf>> {
+/// The interpreter binary behind `python` (a bare name, a virtualenv symlink or a launcher
+/// script such as a pyenv shim), and the directories it reads from (its prefix and `sys.path`),
+/// asked once from the interpreter itself. Those inside a hidden directory are mounted back
+/// read-only.
+pub fn probe_interpreter(python: &Path) -> io::Result<(PathBuf, Vec<PathBuf>)> {
     let out = std::process::Command::new(python)
         .args([
             "-I",
             "-S",
             "-c",
-            "import sys\nfor p in [sys.base_prefix, sys.prefix, *sys.path]: print(p)",
+            "import sys\nfor p in [sys.executable, sys.base_prefix, sys.prefix, *sys.path]: print(p)",
         ])
         .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output()?;
@@ -75,11 +78,14 @@ pub fn interpreter_dirs(python: &Path) -> io::Result<Vec<PathBuf>> {
             out.status
         )));
     }
-    Ok(String::from_utf8_lossy(&out.stdout)
-        .lines()
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut lines = text.lines();
+    let executable = std::fs::canonicalize(lines.next().unwrap_or_default())?;
+    let dirs = lines
         .map(PathBuf::from)
         .filter(|p| p.is_absolute() && p.is_dir())
-        .collect())
+        .collect();
+    Ok((executable, dirs))
 }
 
 /// A directory to mount back inside a hidden one, with the directories to create first.
@@ -201,12 +207,14 @@ impl Prepared {
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
         ))?;
+        // No procfs at all: an empty /proc hides the host's processes and environments, and
+        // leaves no /proc/<pid>/mem through which a job could read the harness's memory.
         check(libc::mount(
-            c"proc".as_ptr(),
+            c"tmpfs".as_ptr(),
             c"/proc".as_ptr(),
-            c"proc".as_ptr(),
+            c"tmpfs".as_ptr(),
             libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
-            std::ptr::null(),
+            c"size=16k,nr_inodes=16,mode=0555".as_ptr().cast(),
         ))?;
         self.mask_homes()?;
         let attr = MountAttr {
@@ -389,7 +397,8 @@ const AUDIT_ARCH: u32 = 0xC000_00B7;
 const CLONE_NEW_MASK: u32 = 0x7E02_0000;
 
 /// System calls that fail with EPERM: the network (socket; socketpair stays, it reaches nothing),
-/// other processes' memory, namespaces and mounts, and kernel facilities no test needs.
+/// other processes' memory, namespaces and mounts, IPC objects, and kernel facilities no test
+/// needs.
 fn denied_syscalls() -> Vec<libc::c_long> {
     let mut v = vec![
         libc::SYS_socket,
@@ -439,6 +448,20 @@ fn denied_syscalls() -> Vec<libc::c_long> {
         libc::SYS_vhangup,
         libc::SYS_quotactl,
         libc::SYS_process_madvise,
+        // System V and POSIX IPC objects outlive the job in the worker's IPC namespace: a job
+        // could leave messages for the next one.
+        libc::SYS_shmget,
+        libc::SYS_shmat,
+        libc::SYS_shmctl,
+        libc::SYS_msgget,
+        libc::SYS_msgsnd,
+        libc::SYS_msgrcv,
+        libc::SYS_msgctl,
+        libc::SYS_semget,
+        libc::SYS_semop,
+        libc::SYS_semtimedop,
+        libc::SYS_semctl,
+        libc::SYS_mq_open,
     ];
     #[cfg(target_arch = "x86_64")]
     v.extend([libc::SYS_iopl, libc::SYS_ioperm]);

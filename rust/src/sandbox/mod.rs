@@ -250,6 +250,7 @@ mod tests {
             capture_bytes: 1 << 16,
             tmpfs_mb: 64,
             isolation: None,
+            harness_thread: true,
         };
         CodeSandbox::new(cfg, Duration::from_secs(2), 1000).expect("sandbox starts")
     }

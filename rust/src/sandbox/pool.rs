@@ -15,9 +15,12 @@ const ZYGOTE_SOURCE: &str = include_str!("zygote.py");
 /// Extra time a zygote gets beyond the job's own limit before it counts as hung.
 const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
-/// First uid of the unprivileged range jobs run as (level `full`): one uid per worker, so the
-/// per-uid process limit counts exactly one job's processes.
+/// Jobs run as unprivileged uids from here up (level `full`): each pool takes a random block of
+/// [`UID_BLOCK`] uids and each worker one uid of it, so the per-uid process limit counts exactly
+/// one job's processes, also with several judges (or training processes) on one host.
 const JOB_UID_BASE: u32 = 2_100_000_000;
+const UID_BLOCK: u32 = 64;
+const UID_BLOCKS: u32 = 1_000_000;
 
 /// Limits applied to every execution.
 #[derive(Debug, Clone)]
@@ -35,6 +38,8 @@ pub struct SandboxConfig {
     pub tmpfs_mb: u64,
     /// `None`: the strongest level the kernel allows.
     pub isolation: Option<Isolation>,
+    /// Run user code on its own thread, out of reach of the harness's frames (see zygote.py).
+    pub harness_thread: bool,
 }
 
 /// One request to a zygote.
@@ -85,9 +90,10 @@ impl Zygote {
         level: Isolation,
         slot: usize,
         dirs: &[PathBuf],
+        uid_base: u32,
     ) -> io::Result<Zygote> {
         let (uid, gid) = if level != Isolation::Userns && unsafe { libc::geteuid() } == 0 {
-            let uid = JOB_UID_BASE + slot as u32;
+            let uid = uid_base + (slot as u32 % UID_BLOCK);
             (uid as i64, uid as i64)
         } else {
             (-1, -1)
@@ -121,6 +127,8 @@ impl Zygote {
             .arg(format!("uid={uid}"))
             .arg(format!("gid={gid}"))
             .arg(format!("workroot={workroot}"))
+            .arg(format!("harness_thread={}", u8::from(cfg.harness_thread)))
+            .arg(format!("slot={slot}"))
             .env_clear()
             .env("PATH", "/usr/local/bin:/usr/bin:/bin")
             .env("LC_ALL", "C.UTF-8")
@@ -286,25 +294,28 @@ fn unique_suffix() -> u64 {
 pub struct Pool {
     cfg: SandboxConfig,
     level: Isolation,
-    /// The interpreter's own directories (see [`super::isolate::interpreter_dirs`]).
+    /// The interpreter's own directories (see [`super::isolate::probe_interpreter`]).
     dirs: Vec<PathBuf>,
+    uid_base: u32,
     slots: Vec<Mutex<Option<Zygote>>>,
 }
 
 impl Pool {
     /// Starts the first zygote at the strongest level that works (or the requested one).
     pub fn new(mut cfg: SandboxConfig) -> io::Result<Pool> {
-        // The real interpreter, not a virtualenv's symlink to it: jobs run with `-I -S` (standard
-        // library only), and the masked home directories may hold the virtualenv.
-        cfg.python = std::fs::canonicalize(&cfg.python)?;
+        // The real interpreter, not a virtualenv's symlink or a launcher: jobs run with `-I -S`
+        // (standard library only), and the masked home directories may hold either.
+        let (python, dirs) = super::isolate::probe_interpreter(&cfg.python)
+            .map_err(|e| io::Error::other(format!("cannot run {}: {e}", cfg.python.display())))?;
+        cfg.python = python;
+        let uid_base = JOB_UID_BASE + (unique_suffix() % UID_BLOCKS as u64) as u32 * UID_BLOCK;
         let levels = match cfg.isolation {
             Some(l) => vec![l],
             None => Isolation::candidates(),
         };
-        let dirs = super::isolate::interpreter_dirs(&cfg.python)?;
         let mut errors = Vec::new();
         for level in levels {
-            match Zygote::spawn(&cfg, level, 0, &dirs) {
+            match Zygote::spawn(&cfg, level, 0, &dirs, uid_base) {
                 Ok(z) => {
                     let workers = cfg.workers.max(1);
                     let mut slots = Vec::with_capacity(workers);
@@ -314,6 +325,7 @@ impl Pool {
                         cfg,
                         level,
                         dirs,
+                        uid_base,
                         slots,
                     });
                 }
@@ -345,20 +357,31 @@ impl Pool {
             .lock()
             .unwrap_or_else(|p| p.into_inner());
         let mut run = |req: &Request<'_>| -> Reply {
-            if guard.is_none() {
-                match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs) {
-                    Ok(z) => *guard = Some(z),
-                    Err(e) => return Reply::sandbox_error(format!("worker failed to start: {e}")),
+            // A zygote that died between requests (it exits when it cannot clean up after a
+            // job) is replaced and the request retried once; a fresh zygote is not retried.
+            for attempt in 0..2 {
+                let fresh = guard.is_none();
+                if fresh {
+                    match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs, self.uid_base) {
+                        Ok(z) => *guard = Some(z),
+                        Err(e) => {
+                            return Reply::sandbox_error(format!("worker failed to start: {e}"))
+                        }
+                    }
+                }
+                let z = guard.as_mut().expect("just started");
+                match z.request(req) {
+                    Ok(reply) => return reply,
+                    Err(e) => {
+                        *guard = None;
+                        let broken_before_reply = e.kind() != io::ErrorKind::TimedOut;
+                        if fresh || attempt == 1 || !broken_before_reply {
+                            return Reply::sandbox_error(format!("worker failed: {e}; restarted"));
+                        }
+                    }
                 }
             }
-            let z = guard.as_mut().expect("just started");
-            match z.request(req) {
-                Ok(reply) => reply,
-                Err(e) => {
-                    *guard = None;
-                    Reply::sandbox_error(format!("worker failed: {e}; restarted"))
-                }
-            }
+            unreachable!("the loop returns")
         };
         f(&mut run)
     }

@@ -22,9 +22,11 @@ import struct
 import sys
 import time
 
+# Standard-library modules imported once here instead of in every child. Nothing that imports
+# `threading` (queue, logging, ...): its after-fork hook doubles the cost of every fork.
 _PRELOAD = (
     "array abc bisect collections copy dataclasses datetime decimal enum fractions functools "
-    "hashlib heapq io itertools json math numbers operator queue random re statistics string "
+    "hashlib heapq io itertools json math numbers operator random re statistics string "
     "textwrap traceback typing unicodedata"
 ).split()
 for _name in _PRELOAD:
@@ -41,7 +43,20 @@ CAPTURE = int(_CFG["capture"])
 UID = int(_CFG["uid"])  # -1: keep the current uid (user-namespace and fallback modes)
 GID = int(_CFG["gid"])
 IS_INIT = os.getpid() == 1
+if not IS_INIT:
+    # Fallback level (no PID namespace): become the reaper of the jobs' orphans, so a job's
+    # double-forked or exited grandchildren are reparented here, killed and reaped after the job
+    # instead of lingering under the host's init (where, as zombies, they would still count
+    # against the job uid's RLIMIT_NPROC and make the next job's fork fail with EAGAIN).
+    import ctypes
+
+    _PR_SET_CHILD_SUBREAPER = 36
+    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    del ctypes
 WORK_ROOT = _CFG["workroot"]
+# 1: user code runs on its own thread, out of reach of the harness's frames (the default);
+# 0: on the harness's thread (fewer thread switches; see docs/code.md for what that gives up).
+HARNESS_THREAD = _CFG.get("harness_thread", "1") == "1"
 
 _IN = 0
 _OUT = 1
@@ -78,6 +93,25 @@ def _write_frame(fields):
         data = data[os.write(_OUT, data) :]
 
 
+def _children():
+    """Pids whose parent is this zygote (fallback level only: it scans /proc)."""
+    me = os.getpid()
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # the command name may hold spaces and parentheses: fields start after the last ')'
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 1 and int(fields[1]) == me:
+            found.append(int(entry))
+    return found
+
+
 def _kill_everything(pid):
     """Kills the job and everything it started, then reaps it all.
 
@@ -86,7 +120,8 @@ def _kill_everything(pid):
     so one pass cannot miss a fork bomb's newest child. Outside a PID namespace (fallback mode)
     kill(-1) would hit the whole machine, so there only the job's process group is killed.
     """
-    for _ in range(1000):
+    pause = 0.0001
+    while True:
         try:
             if IS_INIT:
                 os.kill(-1, signal.SIGKILL)
@@ -94,6 +129,13 @@ def _kill_everything(pid):
                 os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+        if not IS_INIT:
+            # Orphans that left the job's process group (setsid daemons) are our children now.
+            for child in _children():
+                try:
+                    os.kill(child, signal.SIGKILL)
+                except (ProcessLookupError, PermissionError):
+                    pass
         try:
             while True:
                 reaped, _ = os.waitpid(-1, os.WNOHANG)
@@ -101,17 +143,32 @@ def _kill_everything(pid):
                     break
         except ChildProcessError:
             return
-        time.sleep(0.001)
+        # Killed processes still tearing down; should this never end, Rust's backstop kills
+        # the whole zygote (and its namespace) instead.
+        time.sleep(pause)
+        pause = min(pause * 2, 0.01)
+
+
+def _make_accessible(path):
+    try:
+        if not os.path.islink(path):  # Linux has no lchmod: never chmod through a link
+            os.chmod(path, 0o700)
+    except OSError:
+        pass
 
 
 def _rmtree(path):
-    # A hostile job may leave read-only directories behind: make them writable first.
+    try:
+        os.rmdir(path)  # the common case: the job left its directory empty
+        return
+    except OSError:
+        pass
+    # A hostile job may leave unreadable or read-only directories behind (at level userns the
+    # zygote has no capability to override modes): make them accessible first.
+    _make_accessible(path)
     for root, dirs, files in os.walk(path, topdown=True, followlinks=False):
         for d in dirs:
-            try:
-                os.chmod(os.path.join(root, d), 0o700, follow_symlinks=False)
-            except OSError:
-                pass
+            _make_accessible(os.path.join(root, d))
     for root, dirs, files in os.walk(path, topdown=False, followlinks=False):
         for f in files:
             try:
@@ -133,6 +190,22 @@ def _rmtree(path):
         pass
 
 
+def _wipe(root):
+    """Removes everything under the work root: whatever a job managed to create there (its own
+    directory, or at level userns anything in the private /tmp) must not reach the next job."""
+    os.chmod(root, 0o755)
+    with os.scandir(root) as entries:
+        names = [e.path for e in entries]
+    for path in names:
+        if os.path.isdir(path) and not os.path.islink(path):
+            _rmtree(path)
+        else:
+            try:
+                os.unlink(path)
+            except OSError:
+                pass
+
+
 def _open_unlinked(path, data=b""):
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     if data:
@@ -148,6 +221,8 @@ def _serve_one(counter):
     timeout = int(fields[1]) / 1000.0
     program, tests, entry, stdin = fields[2], fields[3], fields[4], fields[5]
     nonce = os.urandom(16).hex().encode()
+    # A previous job may have changed the work root's mode (at level userns it owns it).
+    os.chmod(WORK_ROOT, 0o755)
     wdir = os.path.join(WORK_ROOT, f"job{counter}")
     os.mkdir(wdir, 0o700)
     if UID >= 0:
@@ -198,11 +273,19 @@ def _serve_one(counter):
     for fd in (out_fd, err_fd, in_fd):
         if fd is not None:
             os.close(fd)
-    _rmtree(wdir)
+    try:
+        _wipe(WORK_ROOT)
+        dirty = any(True for _ in os.scandir(WORK_ROOT))
+    except Exception:  # noqa: BLE001 - whatever went wrong, this zygote is not clean
+        dirty = True
     st, detail = _verdict(mode, report, status, timed_out, stderr, timeout)
     _write_frame(
         [st.encode(), detail.encode("utf-8", "replace"), stdout, stderr, b"%d" % (elapsed * 1e6)]
     )
+    if dirty:
+        # Something the job left could not be removed: end this zygote (its private /tmp goes
+        # with it) rather than let the next job see it; Rust starts a fresh one.
+        os._exit(0)
 
 
 def _read_report(fd, nonce):
@@ -294,73 +377,175 @@ def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonc
              entry.decode(), rep, nonce)
 
 
+def _run_steps(steps, box, done, set_sentinel, catch):
+    """Entry point of the one thread all user code of a job runs in.
+
+    It is the bottom frame of that thread, so user code walking `f_back` ends here and never
+    reaches the harness (which runs on the main thread, holding the nonce and the report pipe).
+    It has no free variables; what it can leak is its own arguments. It hands the harness this
+    thread's sentinel (a lock the runtime releases once the thread is gone), runs the steps (a
+    tuple: user code cannot drop one) in order until one raises, then appends exactly one
+    outcome to `box`: (steps completed, exception or None, traceback locations).
+    """
+    box.append(set_sentinel())
+    completed = 0
+    try:
+        for fn, args in steps:
+            fn(*args)
+            completed += 1
+    except catch as e:
+        where = []
+        tb = e.__traceback__
+        while tb is not None:
+            where.append((tb.tb_frame.f_code.co_filename, tb.tb_lineno))
+            tb = tb.tb_next
+        box.append((completed, e, where))
+    else:
+        box.append((completed, None, None))
+    finally:
+        done.release()
+
+
+def _call_check(namespace, entry):
+    if entry not in namespace:
+        raise NameError(f"the program does not define `{entry}`")
+    namespace["check"](namespace[entry])
+
+
 def _harness(mode, program, tests, entry, rep, nonce):
-    write = os.write
-    exit_ = os._exit
-    stdout, stderr = sys.stdout, sys.stderr
-    open_hook = [True]
+    import _thread
+
+    # Everything used after user code starts is bound here, as locals of this frame: user code
+    # may rebind builtins and this module's globals, but cannot reach a frame of the main thread
+    # (see `audit`) and so cannot read or change these.
+    write, exit_, sleep, monotonic = os.write, os._exit, time.sleep, time.monotonic
+    start_thread, new_lock, thread_count = _thread.start_new_thread, _thread.allocate_lock, _thread._count
+    get_ident, set_sentinel = _thread.get_ident, _thread._set_sentinel
+    main_thread = get_ident()
+    run_steps, call_check, separate_thread = _run_steps, _call_check, HARNESS_THREAD
+    exec_, compile_, str_, type_, len_ = exec, compile, str, type, len
+    isinstance_, repr_ = isinstance, repr
+    BaseException_, MemoryError_, SystemExit_, AssertionError_ = (
+        BaseException, MemoryError, SystemExit, AssertionError)
+    SyntaxError_, ValueError_, RecursionError_ = SyntaxError, ValueError, RecursionError
+    RuntimeError_, frozenset_ = RuntimeError, frozenset
+    streams = (sys.stdout, sys.stderr)
+    sys_ = sys
+    denied_everywhere = _DENIED_EVENTS
+    # Frame objects are refused on the main thread only when user code runs elsewhere.
+    denied_on_main = frozenset_(
+        ("sys._getframe", "object.__getattr__") if HARNESS_THREAD else ()
+    )
+    cap = _DETAIL_CAP
+    test_lines = tests.splitlines()
 
     def report(status, detail=""):
-        # Runs only after all user code has returned; nothing the program printed or any exit
-        # status it chose can stand in for this line, which carries the per-run nonce.
-        open_hook[0] = False
-        for stream in (sys.stdout, sys.stderr, stdout, stderr):
+        # Nothing the program printed, no exit status and no exception can stand in for this
+        # line: it carries the per-run nonce, which only this thread's frames hold.
+        for stream in (sys_.stdout, sys_.stderr, *streams):
             try:
                 stream.flush()
-            except BaseException:  # noqa: BLE001 - the program may have broken its streams
+            except BaseException_:  # the program may have broken its streams
                 pass
-        line = nonce + b" " + status.encode() + b" " + detail[:_DETAIL_CAP].encode("utf-8", "replace")
+        line = nonce + b" " + status.encode() + b" " + detail[:cap].encode("utf-8", "replace")
         try:
             write(rep, line.replace(b"\n", b"\\n") + b"\n")
         finally:
             exit_(0)
 
     def audit(event, args):
-        # Best-effort hardening of the in-process harness: user code may not install tracers or
-        # other audit hooks, walk the heap, or load native code to read the harness's memory.
-        if open_hook[0] and (event in _DENIED_EVENTS or event.startswith("ctypes.")):
-            raise RuntimeError(f"{event} is not allowed in the cgpo sandbox")
+        # Best-effort hardening of the in-process harness. Anywhere: no tracers, no other audit
+        # hooks, no walking the heap, no native code (and no /proc to read memory through: the
+        # sandbox mounts an empty one). On the main
+        # thread (the harness, and finalizers or stream methods it may trigger): no frame
+        # objects at all, so nothing reaches this frame's locals.
+        if event in denied_everywhere or event.startswith("ctypes."):
+            raise RuntimeError_(f"{event} is not allowed in the cgpo sandbox")
+        if event in denied_on_main and get_ident() == main_thread:
+            raise RuntimeError_(f"{event} is not allowed here in the cgpo sandbox")
+
+    def run(steps):
+        """Runs the steps on a fresh thread; waits until every thread (the program's own
+        included) has finished; returns (steps completed, exception or None, locations)."""
+        box = []
+        done = new_lock()
+        done.acquire()
+        if separate_thread:
+            start_thread(run_steps, (steps, box, done, set_sentinel, BaseException_))
+            done.acquire()
+            box[0].acquire()  # the thread is gone (user code may release it early: see below)
+        else:
+            run_steps(steps, box, done, new_lock, BaseException_)
+        while thread_count():  # threads the program started, or a lock released early
+            sleep(0.0002)
+        if len_(box) != 2:
+            report("runtime_error", "the harness's result slot was tampered with")
+        return box[1]
+
+    def describe(e):
+        try:
+            return f"{type_(e).__name__}: {e}"[:cap]
+        except BaseException_:
+            return type_(e).__name__
+
+    def failed(e, where, phase):
+        if isinstance_(e, MemoryError_):
+            report("memory", describe(e))
+        if isinstance_(e, SystemExit_):
+            if mode == "io" and (e.code is None or e.code == 0):
+                report("ran")
+            suffix = " before the tests ran" if phase == "program" and mode == "tests" else ""
+            report("runtime_error", f"{phase} raised SystemExit({e.code!r})"[:cap] + suffix)
+        if phase == "program" and isinstance_(e, SyntaxError_):
+            report("syntax_error", describe(e))
+        if phase != "program" and isinstance_(e, AssertionError_):
+            line = "assertion failed"
+            for filename, lineno in where:
+                if filename == "<tests>" and 0 < lineno <= len_(test_lines):
+                    line = test_lines[lineno - 1].strip()
+            msg = describe(e).partition(": ")[2]
+            report("fail", line + (f" ({msg})" if msg else ""))
+        report("runtime_error", describe(e))
 
     try:
-        code = compile(program, "<program>", "exec")
-    except (SyntaxError, ValueError) as e:
+        code = compile_(program, "<program>", "exec")
+    except (SyntaxError_, ValueError_) as e:
         lineno = getattr(e, "lineno", None)
-        report("syntax_error", f"{type(e).__name__}: {getattr(e, 'msg', e)} (line {lineno})")
-    except MemoryError:
+        report("syntax_error", f"{type_(e).__name__}: {getattr(e, 'msg', e)} (line {lineno})")
+    except MemoryError_:
         report("memory", "MemoryError while compiling")
-    except RecursionError:
+    except RecursionError_:
         report("syntax_error", "RecursionError: the program is nested too deeply to compile")
     tcode = None
     if mode == "tests":
         try:
-            tcode = compile(tests, "<tests>", "exec")
-        except (SyntaxError, ValueError, RecursionError) as e:
+            tcode = compile_(tests, "<tests>", "exec")
+        except (SyntaxError_, ValueError_, RecursionError_) as e:
             report("sandbox_error", f"the tests do not compile: {e}")
-    sys.addaudithook(audit)
-    namespace = {"__name__": "__main__", "__builtins__": builtins}
-    try:
-        exec(code, namespace)
-    except SystemExit as e:
-        if mode == "io" and (e.code is None or e.code == 0):
-            report("ran")
-        report("runtime_error", f"the program raised SystemExit({e.code!r})" + (
-            " before the tests ran" if mode == "tests" else ""))
-    except BaseException as e:  # noqa: BLE001
-        report(*_classify(e, program))
-    if mode == "io":
-        report("ran")
-    try:
-        exec(tcode, namespace)
+    # The program gets a fresh __main__ module (not the zygote's); the tests later get a copy of
+    # the builtins taken now, so rebinding builtins in the program does not reach them.
+    main_module = type_(sys_)("__main__")
+    namespace = main_module.__dict__
+    namespace["__builtins__"] = builtins
+    pristine_builtins = dict(builtins.__dict__)
+    sys_.modules["__main__"] = main_module
+    steps = [(exec_, (code, namespace))]
+    phases = ["program"]
+    if mode == "tests":
+        steps.append((namespace.__setitem__, ("__builtins__", pristine_builtins)))
+        steps.append((exec_, (tcode, namespace)))
+        phases += ["tests", "tests"]
         if entry:
-            if entry not in namespace:
-                report("runtime_error", f"the program does not define `{entry}`")
-            namespace["check"](namespace[entry])
-    except AssertionError as e:
-        open_hook[0] = False
-        report("fail", _failing_test(e, tests))
-    except BaseException as e:  # noqa: BLE001
-        report(*_classify(e, program, during_tests=True))
-    report("pass")
+            steps.append((call_check, (namespace, entry)))
+            phases.append("check")
+    steps = tuple(steps)
+    sys_.addaudithook(audit)
+    completed, error, where = run(steps)
+    if error is not None:
+        failed(error, where, phases[completed] if completed < len_(phases) else "tests")
+    if completed != len_(steps):
+        report("runtime_error", "the harness's steps were tampered with")
+    report("ran" if mode == "io" else "pass")
 
 
 _DENIED_EVENTS = frozenset(
@@ -369,33 +554,26 @@ _DENIED_EVENTS = frozenset(
 )
 
 
-def _classify(e, program, during_tests=False):
-    name = type(e).__name__
-    msg = f"{name}: {e}"[:_DETAIL_CAP]
-    if isinstance(e, MemoryError):
-        return "memory", msg
-    if isinstance(e, SystemExit):
-        return "runtime_error", f"SystemExit({e.code!r}) raised during the tests"
-    if isinstance(e, SyntaxError) and not during_tests:
-        return "syntax_error", msg
-    return "runtime_error", msg
+def _warm_threads():
+    # The first thread a process starts pays for glibc's and CPython's thread setup; paying it
+    # here once, before any fork, keeps it out of every job (user code runs on threads).
+    import _thread
 
-
-def _failing_test(e, tests):
-    lines = tests.splitlines()
-    where = ""
-    try:
-        for fs in traceback.extract_tb(e.__traceback__):
-            if fs.filename == "<tests>" and fs.lineno and fs.lineno <= len(lines):
-                where = lines[fs.lineno - 1].strip()
-    except BaseException:  # noqa: BLE001
-        pass
-    msg = str(e)
-    return (where or "assertion failed") + (f" ({msg})" if msg else "")
+    done = _thread.allocate_lock()
+    done.acquire()
+    box = []
+    _thread.start_new_thread(_run_steps, ((), box, done, _thread._set_sentinel, Exception))
+    done.acquire()
+    box[0].acquire()
 
 
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # One zygote per core, each pinned to its own: a job's hand-over between its two threads
+    # then stays on one run queue instead of waiting for a busy second core.
+    cpus = sorted(os.sched_getaffinity(0))
+    os.sched_setaffinity(0, {cpus[int(_CFG["slot"]) % len(cpus)]})
+    _warm_threads()
     os.makedirs(WORK_ROOT, mode=0o755, exist_ok=True)
     gc.collect()
     gc.freeze()  # forked children then do not touch (and copy) the zygote's heap in their GCs
