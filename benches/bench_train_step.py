@@ -32,9 +32,22 @@ def _cpu_s() -> float:
 
 
 def _prompts(n: int) -> list[dict[str, Any]]:
-    from cgpo.trainer.defaults import math_rows
+    # the instruction prompts: SmolLM2-135M satisfies some of them, so CRPG has a non-zero
+    # advantage and really runs its forward/backward (with nothing satisfied it skips them)
+    from cgpo.trainer.defaults import instruction_rows
 
-    return math_rows(n, seed=99)
+    rows = instruction_rows()[:n]
+    return [
+        {
+            "messages": [{"role": "user", "content": r["prompt"]}],
+            "instruction_id_list": r["instruction_id_list"],
+            "kwargs": r["kwargs"],
+        }
+        for r in rows
+    ]
+
+
+META = ["instruction_id_list", "kwargs"]
 
 
 def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
@@ -45,14 +58,14 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
 
     model, tok = load_smollm2(dtype=torch.float32)
     task = Task(
-        name="math",
+        name="instructions",
         data=_prompts(args.prompts * args.steps),
-        judges=[{"type": "math"}],
+        judges=[{"type": "instructions"}],
         optimizer="crpg",
         samples_per_prompt=args.k,
         prompts_per_step=args.prompts,
         generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
-        metadata_columns=["answer"],
+        metadata_columns=META,
     )
     with tempfile.TemporaryDirectory() as out:
         config = CGPOConfig(
@@ -71,6 +84,31 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
             (rec,) = trainer.step()
             rec["cpu_s"] = _cpu_s() - c0
             records.append(rec)
+        # With nothing satisfied in a batch CRPG skips its passes (zero gradient), so the timed
+        # steps may contain no update. Time one update on a fresh rollout of the same size
+        # with every other response marked satisfied, to know what a step with an update costs.
+        import numpy as np
+
+        from cgpo.trainer.step import ScoredRollout, task_loss
+
+        run = trainer.runs[0]
+        idx = list(range(args.prompts))
+        rollout = trainer.generator.generate(
+            [trainer._prompt_text(run, i) for i in idx], args.k, task.generation
+        )
+        n = len(rollout.texts)
+        scored = ScoredRollout(
+            rollout,
+            np.arange(n) % 2,
+            np.linspace(-1, 1, n),
+            np.zeros(n),
+            np.zeros(args.prompts, dtype=bool),
+        )
+        t0 = time.perf_counter()
+        loss, _ = task_loss(task, model, trainer.reference, scored, lambda g: rollout)
+        assert loss is not None
+        loss.backward()
+        forced_update = time.perf_counter() - t0
     # the first step also generates and scores the baseline responses (once per prompt)
     steady = records[1:] or records
 
@@ -89,6 +127,8 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         "reward_model_s": mean("time_reward_model"),
         "update_s": mean("time_update"),
         "optimizer_s": step - mean("time_task"),
+        "forced_update_s": forced_update,
+        "step_with_update_s": step - mean("time_update") + forced_update,
         "judge_share": mean("time_judges") / step,
         "first_step_s": float(records[0]["step_time"]),
         "completion_tokens": mean("tokens"),
@@ -102,7 +142,7 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
     from transformers import TrainerCallback
     from trl import GRPOConfig, GRPOTrainer
 
-    from cgpo.judges.base import as_reward_function
+    from cgpo.judges.base import Sample, Verdict
     from cgpo.models import load_smollm2
     from cgpo.trainer.defaults import default_reward_model
     from cgpo.trainer.judging import create_judge
@@ -115,7 +155,18 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
         return rm.score(prompts, texts)
 
     rows = _prompts(args.prompts * args.steps)
-    ds = Dataset.from_list([{"prompt": r["messages"], "answer": r["answer"]} for r in rows])
+    ds = Dataset.from_list([{"prompt": r["messages"]} for r in rows])
+    # the judge's metadata by prompt text (IFEval kwargs dicts do not survive Arrow unchanged)
+    meta = {r["messages"][-1]["content"]: {k: r[k] for k in META} for r in rows}
+    judge = create_judge({"type": "instructions"})
+
+    def judge_reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
+        samples = [
+            Sample(p[-1]["content"], c[-1]["content"], meta[p[-1]["content"]])
+            for p, c in zip(prompts, completions, strict=True)
+        ]
+        return [float(v == Verdict.SATISFIED) for v in judge.judge(samples)]
+
     times: list[float] = []
     cpu: list[float] = []
 
@@ -152,10 +203,7 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
             processing_class=tok,
             args=cfg,
             train_dataset=ds,
-            reward_funcs=[
-                as_reward_function(create_judge({"type": "math"}), metadata_columns=["answer"]),
-                rm_reward,
-            ],
+            reward_funcs=[judge_reward, rm_reward],
             callbacks=[Timer()],
         )
         trainer.train()
@@ -165,6 +213,7 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
         "trainer": "trl GRPOTrainer",
         "step_s": step,
         "steps_per_s": 1.0 / step,
+        "cpu_s": sum(cpu[1:] or cpu) / len(cpu[1:] or cpu),
         "first_step_s": times[0],
         "peak_rss_gib": _peak_rss_gib(),
     }
@@ -210,19 +259,25 @@ def main() -> None:
             raise SystemExit(f"{which} worker failed ({proc.returncode})")
         results.append(json.loads(lines[-1][len("RESULT ") :]))
     print(
-        f"\nsetup: SmolLM2-135M-Instruct fp32 CPU, {args.prompts} prompts x {args.k} samples x "
+        f"\nsetup: SmolLM2-135M-Instruct fp32 CPU, instruction prompts, {args.prompts} prompts "
+        f"x {args.k} samples x "
         f"{args.tokens} tokens, {args.steps} steps (mean of steps after the first), "
         f"torch threads {os.environ.get('OMP_NUM_THREADS', 'default')}\n"
     )
-    print("| trainer | s/step | steps/s | peak RSS (GiB) |")
-    print("|---|---|---|---|")
+    print("| trainer | s/step (wall) | steps/s | CPU s/step | first step (s) | peak RSS (GiB) |")
+    print("|---|---|---|---|---|---|")
     for r in results:
         print(
             f"| {r['trainer']} | {r['step_s']:.1f} | {r['steps_per_s']:.4f} | "
-            f"{r['peak_rss_gib']:.2f} |"
+            f"{r['cpu_s']:.1f} | {r['first_step_s']:.1f} | {r['peak_rss_gib']:.2f} |"
         )
     for r in results:
         if r["trainer"] == "cgpo":
+            print(
+                f"\ncgpo step with an update (the timed step, its update replaced by one timed "
+                f"forward+backward with half the responses satisfied): "
+                f"{r['step_with_update_s']:.1f} s (update {r['forced_update_s']:.1f} s)"
+            )
             print(
                 "\ncgpo step split (s): "
                 + ", ".join(

@@ -184,3 +184,28 @@ def test_evaluate_reports_pass_rates_of_policy_and_reference(tmp_path):
     same = t.evaluate(3)
     assert before == same  # untrained policy == reference
     assert set(before["a"]) == {"pass_rate", "even/pass_rate"}
+
+
+def test_lora_policy_uses_its_base_weights_as_the_reference(tmp_path):
+    peft = pytest.importorskip("peft")
+    tok = make_tokenizer()
+    base = make_model(tok)
+    frozen = {n: p.detach().clone() for n, p in base.named_parameters()}
+    policy = peft.get_peft_model(
+        base,
+        peft.LoraConfig(
+            r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], init_lora_weights=False
+        ),
+    )
+    trainer = CGPOTrainer(
+        policy, tok, [_task("a")], _config(tmp_path, max_steps=2), log=lambda s: None
+    )
+    assert trainer.reference.model is None  # no second copy of the weights
+    lora_before = {n: p.detach().clone() for n, p in policy.named_parameters() if p.requires_grad}
+    trainer.train()
+    lora_after = {n: p.detach() for n, p in policy.named_parameters() if p.requires_grad}
+    assert any(not torch.equal(lora_before[n], lora_after[n]) for n in lora_before)
+    with policy.disable_adapter():
+        for n, p in policy.base_model.model.named_parameters():
+            if "lora_" not in n:
+                assert torch.equal(p, frozen[n.replace("base_layer.", "")]), n
