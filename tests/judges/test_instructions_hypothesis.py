@@ -218,8 +218,12 @@ def test_rust_check_equals_reference(
         )
 
 
+# Characters unassigned in Python's Unicode tables (Cn) are left out: the `regex` module that
+# NLTK's word counter uses and the Rust regex tables follow newer Unicode versions than each
+# other and than `unicodedata`, and disagree on letters added since (a documented gap, see
+# docs/instructions.md); every assigned character is fair game.
 @settings(max_examples=60, deadline=None)
-@given(text=st.text(max_size=200))
+@given(text=st.text(alphabet=st.characters(exclude_categories=("Cn",)), max_size=200))
 def test_arbitrary_unicode_text(text: str) -> None:
     insts = [
         (
