@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+import cgpo
 from cgpo.cli import main
 from cgpo.judges.registry import JUDGES, make_judge
 
@@ -95,11 +97,19 @@ def test_unknown_judge_is_rejected() -> None:
 def test_progress_bar_goes_to_stderr(tmp_path: Path) -> None:
     rows = [{"prompt": "", "completion": "\\boxed{1}", "metadata": {"answer": "1"}}] * 1200
     src = write_jsonl(tmp_path / "in.jsonl", rows)
+    # The child must import this checkout's cgpo, also when pytest was started without
+    # PYTHONPATH (pytest's `pythonpath` setting only reaches this process).
+    package_root = str(Path(cgpo.__file__).resolve().parents[1])
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.run(
         [sys.executable, "-m", "cgpo.cli", "judge", "--judge", "math", str(src), "--progress"],
         capture_output=True,
         text=True,
         check=True,
+        env=env,
     )
     assert len(proc.stdout.splitlines()) == 1200
     assert "1200/1200" in proc.stderr
