@@ -13,7 +13,13 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import make_model, make_tokenizer  # noqa: E402
+from tiny_models import (  # noqa: E402
+    make_model,
+    make_parity_judge,
+    make_rollout,
+    make_tokenizer,
+    sequence_logps,
+)
 
 from cgpo.errors import ConfigError, InvalidInputError  # noqa: E402
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
@@ -21,7 +27,7 @@ from cgpo.trainer import CGPOTrainer  # noqa: E402
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task  # noqa: E402
 from cgpo.trainer.data import build_prompts  # noqa: E402
 from cgpo.trainer.dpo import dpo_task_loss, preference_rollout  # noqa: E402
-from cgpo.trainer.generation import Rollout, rollout_from_texts, sequence_logprobs  # noqa: E402
+from cgpo.trainer.generation import Rollout  # noqa: E402
 from cgpo.trainer.ppo import (  # noqa: E402
     VALUE_HEAD,
     attach_value_head,
@@ -30,30 +36,6 @@ from cgpo.trainer.ppo import (  # noqa: E402
     token_rewards,
 )
 from cgpo.trainer.step import Reference, ScoredRollout  # noqa: E402
-
-COMPLETIONS = ["aaaa", "bbbbbb", "zzz", "qqqqq"]
-
-
-def _prompt(tok: Any, text: str = "say a") -> str:
-    return str(
-        tok.apply_chat_template(
-            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
-        )
-    )
-
-
-def _rollout(tok: Any, completions: list[str] = COMPLETIONS) -> Rollout:
-    return rollout_from_texts(
-        tok, [_prompt(tok)] * len(completions), completions, [0] * len(completions)
-    )
-
-
-def _seq_logps(model: Any, r: Rollout) -> torch.Tensor:
-    with torch.no_grad():
-        return sequence_logprobs(
-            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
-        ).sum(1)
-
 
 # -- PPO -----------------------------------------------------------------------------------------
 
@@ -72,7 +54,7 @@ def test_token_rewards_hand_worked():
 def _ppo_step(
     model: Any, tok: Any, scores: list[float], task: Task, lr: float = 0.05
 ) -> tuple[torch.Tensor, torch.Tensor, Any, Rollout, dict[str, float]]:
-    r = _rollout(tok)
+    r = make_rollout(tok)
     reference = Reference(copy.deepcopy(model).requires_grad_(False))
     attach_value_head(model)
     scored = ScoredRollout(
@@ -82,12 +64,12 @@ def _ppo_step(
         np.zeros(len(scores)),
         np.array([False]),
     )
-    before = _seq_logps(model, r)
+    before = sequence_logps(model, r)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss, stats = ppo_task_loss(task, model, reference, scored)
     loss.backward()
     opt.step()
-    return before, _seq_logps(model, r), reference, r, stats
+    return before, sequence_logps(model, r), reference, r, stats
 
 
 def test_ppo_pushes_positive_advantage_responses_up(tiny_model, tiny_tokenizer):
@@ -152,7 +134,7 @@ def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_
     assert pairs.texts == ["aaaa", "bbb", "zzzz", "qqqqqq"]
     reference = Reference(copy.deepcopy(tiny_model).requires_grad_(False))
     ref = reference.logprobs(pairs).sum(1)
-    before = _seq_logps(tiny_model, pairs)
+    before = sequence_logps(tiny_model, pairs)
     opt = torch.optim.SGD(tiny_model.parameters(), lr=0.05)
     loss, stats = dpo_task_loss(task, tiny_model, reference, pairs)
     # policy == reference: the margin is 0 and the loss is log 2
@@ -160,7 +142,7 @@ def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_
     assert stats["pairs"] == 2
     loss.backward()
     opt.step()
-    after = _seq_logps(tiny_model, pairs)
+    after = sequence_logps(tiny_model, pairs)
     for i in range(2):
         margin_before = (before[i] - ref[i]) - (before[i + 2] - ref[i + 2])
         margin_after = (after[i] - ref[i]) - (after[i + 2] - ref[i + 2])
@@ -240,23 +222,6 @@ def test_dpo_data_needs_the_preference_columns():
 # -- inside the trainer --------------------------------------------------------------------------
 
 
-class _Parity(BaseJudge):
-    """Satisfied when the response's first character has an even code point (about half)."""
-
-    name = "parity"
-
-    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
-        return [
-            JudgeResult(
-                Verdict.SATISFIED
-                if s.completion and ord(s.completion[0]) % 2 == 0
-                else Verdict.VIOLATED,
-                "parity",
-            )
-            for s in samples
-        ]
-
-
 class _Always(BaseJudge):
     name = "always"
 
@@ -310,7 +275,10 @@ def _grads(trainer: CGPOTrainer) -> tuple[dict[str, torch.Tensor], list[dict[str
 
 def test_use_judges_false_updates_as_if_every_response_were_satisfied(tmp_path):
     nojudge, rec_a = _grads(
-        _make_trainer([_trainer_task("m", "crpg", [_Parity()], use_judges=False)], tmp_path / "a")
+        _make_trainer(
+            [_trainer_task("m", "crpg", [make_parity_judge("parity")], use_judges=False)],
+            tmp_path / "a",
+        )
     )
     always, rec_b = _grads(_make_trainer([_trainer_task("m", "crpg", [_Always()])], tmp_path / "b"))
     assert set(nojudge) == set(always) and nojudge
@@ -323,7 +291,10 @@ def test_use_judges_false_updates_as_if_every_response_were_satisfied(tmp_path):
 
 
 def test_trainer_steps_ppo_and_dpo_tasks_and_checkpoints_the_value_head(tmp_path):
-    tasks = [_trainer_task("p", "ppo", [_Parity()]), _trainer_task("d", "dpo", [_Parity()])]
+    tasks = [
+        _trainer_task("p", "ppo", [make_parity_judge("parity")]),
+        _trainer_task("d", "dpo", [make_parity_judge("parity")]),
+    ]
     trainer = _make_trainer(tasks, tmp_path)
     head = getattr(trainer.policy, VALUE_HEAD)
     assert any(p is head.weight for g in trainer.optimizer.param_groups for p in g["params"])

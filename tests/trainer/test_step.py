@@ -10,32 +10,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from tiny_models import make_rollout, sequence_logps  # noqa: E402
+
 from cgpo.trainer.config import Task  # noqa: E402
-from cgpo.trainer.generation import Rollout, rollout_from_texts, sequence_logprobs  # noqa: E402
+from cgpo.trainer.generation import rollout_from_texts  # noqa: E402
 from cgpo.trainer.step import Reference, ScoredRollout, select_rows, task_loss  # noqa: E402
-
-COMPLETIONS = ["aaaa", "bbbbbb", "zzz", "qqqqq"]
-
-
-def _prompt(tok: Any) -> str:
-    return str(
-        tok.apply_chat_template(
-            [{"role": "user", "content": "say a"}], add_generation_prompt=True, tokenize=False
-        )
-    )
-
-
-def _rollout(tok: Any, completions: list[str] = COMPLETIONS) -> Rollout:
-    return rollout_from_texts(
-        tok, [_prompt(tok)] * len(completions), completions, [0] * len(completions)
-    )
-
-
-def _seq_logps(model: Any, r: Rollout) -> torch.Tensor:
-    with torch.no_grad():
-        return sequence_logprobs(
-            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
-        ).sum(1)
 
 
 def _one_step(
@@ -47,7 +26,7 @@ def _one_step(
     baseline_ok: bool = False,
     lr: float = 0.05,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r = _rollout(tok)
+    r = make_rollout(tok)
     reference = Reference(copy.deepcopy(model).requires_grad_(False))
     scored = ScoredRollout(
         r,
@@ -56,15 +35,15 @@ def _one_step(
         np.zeros(len(rewards)),
         np.array([baseline_ok]),
     )
-    before = _seq_logps(model, r)
+    before = sequence_logps(model, r)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
     loss, _ = task_loss(
-        task, model, reference, scored, lambda groups: _rollout(tok, ["aaab"] * len(groups))
+        task, model, reference, scored, lambda groups: make_rollout(tok, ["aaab"] * len(groups))
     )
     assert loss is not None
     loss.backward()
     opt.step()
-    return before, _seq_logps(model, r)
+    return before, sequence_logps(model, r)
 
 
 def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny_tokenizer):
@@ -79,7 +58,7 @@ def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny
 
 def test_crpg_without_satisfied_responses_has_no_loss(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg")
-    r = _rollout(tiny_tokenizer)
+    r = make_rollout(tiny_tokenizer)
     scored = ScoredRollout(
         r, np.zeros(4, dtype=np.int64), np.arange(4.0), np.zeros(4), np.array([False])
     )
@@ -89,7 +68,7 @@ def test_crpg_without_satisfied_responses_has_no_loss(tiny_model, tiny_tokenizer
 
 def test_crpg_skips_error_rows(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", on_error="skip")
-    r = _rollout(tiny_tokenizer)
+    r = make_rollout(tiny_tokenizer)
     scored = ScoredRollout(
         r, np.array([-1, -1, -1, -1]), np.zeros(4), np.zeros(4), np.array([False])
     )
@@ -117,14 +96,14 @@ def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
 
 def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft")
-    r = _rollout(tiny_tokenizer)
+    r = make_rollout(tiny_tokenizer)
     scored = ScoredRollout(r, np.array([0, 0, 0, 0]), np.ones(4), np.zeros(4), np.array([True]))
     loss, stats = task_loss(
         task,
         tiny_model,
         Reference(copy.deepcopy(tiny_model)),
         scored,
-        lambda g: _rollout(tiny_tokenizer, ["aaab"] * len(g)),
+        lambda g: make_rollout(tiny_tokenizer, ["aaab"] * len(g)),
     )
     assert loss is not None
     assert stats["selected"] == 0 and stats["baseline_fallbacks"] == 1

@@ -11,27 +11,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import make_model, make_tokenizer  # noqa: E402
+from tiny_models import make_model, make_parity_judge, make_tokenizer  # noqa: E402
 
-from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task  # noqa: E402
-
-
-class EvenFirstByte(BaseJudge):
-    """Satisfied when the response's first character has an even code point (about half)."""
-
-    name = "even"
-
-    def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
-        return [
-            JudgeResult(
-                Verdict.SATISFIED
-                if s.completion and ord(s.completion[0]) % 2 == 0
-                else Verdict.VIOLATED,
-                "parity",
-            )
-            for s in samples
-        ]
 
 
 def byte_reward(prompts: Sequence[Any], responses: Sequence[str]) -> list[float]:
@@ -45,7 +27,7 @@ def _task(name: str, weight: float = 1.0, optimizer: str = "crpg") -> Task:
     return Task(
         name=name,
         data=DATA,
-        judges=[EvenFirstByte()],
+        judges=[make_parity_judge()],
         reward_model=byte_reward,
         optimizer=optimizer,
         samples_per_prompt=3,

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
@@ -52,3 +53,57 @@ def make_model(tokenizer: Any, seed: int = 0) -> Any:
         tie_word_embeddings=True,
     )
     return transformers.LlamaForCausalLM(config).eval()
+
+
+# Completions the one-step tests train on (distinct first bytes, different lengths).
+COMPLETIONS = ["aaaa", "bbbbbb", "zzz", "qqqqq"]
+
+
+def chat_prompt(tok: Any, text: str = "say a") -> str:
+    """``text`` as a one-turn chat prompt ready for generation."""
+    return str(
+        tok.apply_chat_template(
+            [{"role": "user", "content": text}], add_generation_prompt=True, tokenize=False
+        )
+    )
+
+
+def make_rollout(tok: Any, completions: Sequence[str] = COMPLETIONS) -> Any:
+    """A rollout of ``completions`` to one chat prompt (all in group 0)."""
+    from cgpo.trainer.generation import rollout_from_texts
+
+    n = len(completions)
+    return rollout_from_texts(tok, [chat_prompt(tok)] * n, list(completions), [0] * n)
+
+
+def sequence_logps(model: Any, rollout: Any) -> Any:
+    """log pi(a|s) of every completion of ``rollout``, without gradient: ``(B,)``."""
+    from cgpo.trainer.generation import sequence_logprobs
+
+    with torch.no_grad():
+        r = rollout
+        return sequence_logprobs(
+            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
+        ).sum(1)
+
+
+def make_parity_judge(name: str = "even") -> Any:
+    """A judge satisfied when the response's first character has an even code point (about
+    half of random responses)."""
+    from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict
+
+    class EvenFirstByte(BaseJudge):
+        def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
+            return [
+                JudgeResult(
+                    Verdict.SATISFIED
+                    if s.completion and ord(s.completion[0]) % 2 == 0
+                    else Verdict.VIOLATED,
+                    "parity",
+                )
+                for s in samples
+            ]
+
+    judge = EvenFirstByte()
+    judge.name = name
+    return judge
