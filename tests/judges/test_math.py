@@ -264,3 +264,18 @@ def test_core_equivalent_on_extracted_answers() -> None:
 def test_huge_timeout_is_a_clear_error() -> None:
     with pytest.raises(cgpo.InvalidInputError, match="timeout_ms"):
         MathJudge(timeout_ms=1e300).judge([Sample("q", "\\boxed{1}", {"answer": "1"})])
+
+
+@pytest.mark.parametrize("cls", JUDGES, ids=["rust", "reference"])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"timeout_ms": 0}, "timeout_ms must be a positive number"),
+        ({"timeout_ms": float("nan")}, "timeout_ms must be a positive number"),
+        ({"max_steps": 0}, "max_steps must be a positive int"),
+        ({"max_steps": True}, "max_steps must be a positive int"),
+    ],
+)
+def test_bad_budget_is_a_config_error(cls: type, kwargs: dict[str, object], message: str) -> None:
+    with pytest.raises(cgpo.ConfigError, match=message):
+        cls(**kwargs)

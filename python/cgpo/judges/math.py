@@ -56,6 +56,15 @@ def gold_answers(samples: Sequence[Sample], key: str = "answer") -> list[str]:
     return out
 
 
+def check_budget(timeout_ms: float, max_steps: int) -> tuple[float, int]:
+    """Validates a decision's budget (shared by the Rust judge and the reference)."""
+    if not (isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0):
+        raise ConfigError(f"timeout_ms must be a positive number, got {timeout_ms!r}")
+    if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
+        raise ConfigError(f"max_steps must be a positive int, got {max_steps!r}")
+    return float(timeout_ms), max_steps
+
+
 def check_extraction(extraction: Sequence[str]) -> tuple[str, ...]:
     order = tuple(extraction)
     if isinstance(extraction, str) or not order:
@@ -110,14 +119,7 @@ class MathJudge(BaseJudge):
     ) -> None:
         super().__init__()
         self.extraction = check_extraction(extraction)
-        if not (
-            isinstance(timeout_ms, (int, float)) and math.isfinite(timeout_ms) and timeout_ms > 0
-        ):
-            raise ConfigError(f"timeout_ms must be a positive number, got {timeout_ms!r}")
-        if not isinstance(max_steps, int) or isinstance(max_steps, bool) or max_steps <= 0:
-            raise ConfigError(f"max_steps must be a positive int, got {max_steps!r}")
-        self.timeout_ms = float(timeout_ms)
-        self.max_steps = max_steps
+        self.timeout_ms, self.max_steps = check_budget(timeout_ms, max_steps)
         self.answer_key = answer_key
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:

@@ -20,7 +20,7 @@ from fractions import Fraction
 from typing import Any, Union
 
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict
-from cgpo.judges.math import EXTRACTION_STRATEGIES, check_extraction, gold_answers
+from cgpo.judges.math import EXTRACTION_STRATEGIES, check_budget, check_extraction, gold_answers
 
 MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
@@ -1677,8 +1677,7 @@ class MathJudge(BaseJudge):
     ) -> None:
         super().__init__()
         self.extraction = check_extraction(extraction)
-        self.timeout_ms = float(timeout_ms)
-        self.max_steps = max_steps
+        self.timeout_ms, self.max_steps = check_budget(timeout_ms, max_steps)
         self.answer_key = answer_key
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
