@@ -22,7 +22,14 @@ from typing import Any
 from cgpo import _core
 from cgpo.errors import InvalidInputError, JudgeInternalError
 from cgpo.judges._ifeval_data import langdetect_tables, punkt_tables
-from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict, require_metadata
+from cgpo.judges.base import (
+    BaseJudge,
+    JudgeResult,
+    Sample,
+    Verdict,
+    check_samples,
+    require_metadata,
+)
 
 INSTRUCTION_IDS: tuple[str, ...] = tuple(_core.ifeval_instruction_ids())
 
@@ -141,8 +148,6 @@ class InstructionJudge(BaseJudge):
 
     def check(self, samples: Sequence[Sample]) -> list[list[bool]]:
         """One bool per instruction of each sample."""
-        from cgpo.judges.base import check_samples
-
         results = self._run(check_samples(samples), False)
         out = []
         for i, (per, panic) in enumerate(results):
@@ -152,8 +157,6 @@ class InstructionJudge(BaseJudge):
         return out
 
     def judge(self, samples: Sequence[Sample]) -> list[Verdict]:
-        from cgpo.judges.base import check_samples
-
         results = [_verdict(r, False) for r in self._run(check_samples(samples), False)]
         self._count(results)
         return [r.verdict for r in results]
