@@ -12,7 +12,7 @@ import pytest
 
 import cgpo
 from cgpo.cli import main
-from cgpo.judges.registry import JUDGES, make_judge
+from cgpo.judges.registry import available_judges, make_judge
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:
@@ -90,7 +90,7 @@ def test_missing_file_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFix
 def test_unknown_judge_is_rejected() -> None:
     with pytest.raises(SystemExit):
         main(["judge", "--judge", "nope", "x.jsonl"])
-    assert "math" in JUDGES
+    assert "math" in available_judges()
     assert make_judge("math").name == "math"
 
 

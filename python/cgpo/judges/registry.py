@@ -25,7 +25,6 @@ from cgpo.errors import ConfigError
 from cgpo.judges.base import Judge
 
 __all__ = [
-    "JUDGES",
     "available_judges",
     "create_judge",
     "from_config",
@@ -43,10 +42,6 @@ _REGISTRY: dict[str, str | JudgeFactory] = {
     "mixture": "cgpo.judges.mixture:MixtureOfJudges",
 }
 _LOCK = threading.Lock()
-
-#: name -> factory (or its import path); ``register_judge`` adds to it. The ``cgpo judge``
-#: command lists these names.
-JUDGES = _REGISTRY
 
 
 def register_judge(name: str, factory: str | JudgeFactory, *, overwrite: bool = False) -> None:
