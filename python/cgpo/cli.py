@@ -23,6 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "train": ("cgpo.commands.train", "post-train a model with CGPO (default: the built-in run)"),
     "train-rm": ("cgpo.commands.train_rm", "train a Bradley-Terry reward model"),
     "plot": ("cgpo.commands.plot", "plot a run's reward and judge pass-rate curves"),
+    "serve": ("cgpo.commands.serve", "serve a judge over HTTP (/judge, OpenRLHF's /get_reward)"),
 }
 
 

@@ -20,6 +20,7 @@ from cgpo.judges.code import CodeJudge
 from cgpo.judges.instructions import InstructionJudge, ifeval_metrics
 from cgpo.judges.math import MathJudge
 from cgpo.judges.mixture import MixtureOfJudges
+from cgpo.judges.ray_judge import RayJudge
 from cgpo.judges.registry import available_judges, create_judge, from_config, register_judge
 
 if TYPE_CHECKING:
@@ -35,6 +36,7 @@ __all__ = [
     "LLMJudge",
     "MathJudge",
     "MixtureOfJudges",
+    "RayJudge",
     "Sample",
     "Verdict",
     "as_reward_function",

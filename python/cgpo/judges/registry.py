@@ -6,6 +6,10 @@ that judge's constructor::
     {"type": "math"}
     {"type": "llm", "model": "smollm2", "template": "false_refusal"}
     {"type": "mixture", "on_error": "skip", "judges": [{"type": "math"}, {"type": "code"}]}
+    {"type": "code", "timeout_s": 5, "ray": {"num_actors": 8, "address": "auto"}}
+
+Any entry may carry ``ray: {num_actors, address, num_cpus}``: the judge then runs on a pool of
+Ray actors (:class:`cgpo.judges.RayJudge`; needs ``pip install 'cgpo[ray]'``).
 
 A list of entries is a Mixture of Judges with the default ERROR policy. Built-in judges are
 registered by import path and imported only when used, so a config that names one judge does
@@ -28,6 +32,7 @@ __all__ = [
     "available_judges",
     "create_judge",
     "from_config",
+    "judge_factory",
     "make_judge",
     "register_judge",
 ]
@@ -63,6 +68,15 @@ def register_judge(name: str, factory: str | JudgeFactory, *, overwrite: bool = 
 def available_judges() -> list[str]:
     """The registered judge type names, sorted."""
     return sorted(_REGISTRY)
+
+
+def judge_factory(name: str) -> str | JudgeFactory:
+    """What ``name`` is registered as: an import path or a callable (as given)."""
+    with _LOCK:
+        factory = _REGISTRY.get(name)
+    if factory is None:
+        raise ConfigError(f"unknown judge type {name!r}; allowed: {', '.join(available_judges())}")
+    return factory
 
 
 def _resolve(name: str) -> JudgeFactory:
@@ -102,6 +116,8 @@ def create_judge(config: Mapping[str, Any]) -> Judge:
             f"got keys {sorted(config)}"
         )
     name = config["type"]
+    if "ray" in config:
+        return _on_ray(config)
     kwargs = {k: v for k, v in config.items() if k != "type"}
     factory = _resolve(str(name))
     if name == "mixture" and "judges" in kwargs:
@@ -120,6 +136,20 @@ def create_judge(config: Mapping[str, Any]) -> Judge:
         pass
     judge = factory(**kwargs)
     return judge
+
+
+def _on_ray(config: Mapping[str, Any]) -> Judge:
+    options = config["ray"]
+    allowed = ("num_actors", "address", "num_cpus")
+    if not isinstance(options, Mapping) or not set(options) <= set(allowed):
+        raise ConfigError(
+            f"judge type {config['type']!r}: 'ray' must be a mapping with keys among "
+            f"{', '.join(allowed)} (e.g. {{num_actors: 4, address: auto}}), got {options!r}"
+        )
+    # Imported here, like every judge the registry names: Ray is an optional extra.
+    from cgpo.judges.ray_judge import RayJudge
+
+    return RayJudge({k: v for k, v in config.items() if k != "ray"}, **options)
 
 
 def make_judge(name: str) -> Judge:
