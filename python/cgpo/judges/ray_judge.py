@@ -110,6 +110,9 @@ class RayJudge(BaseJudge):
         starts a local Ray instance, ``"auto"`` or ``"ray://host:10001"`` joins a cluster.
     num_cpus:
         CPUs Ray reserves for each actor when it places them.
+    start_timeout_s:
+        How long the actors may take to start (Ray waits for free CPUs to place them); past
+        it the judge raises :class:`cgpo.ConfigError` instead of waiting forever.
 
     Examples
     --------
@@ -128,6 +131,7 @@ class RayJudge(BaseJudge):
         address: str | None = None,
         *,
         num_cpus: float = 1.0,
+        start_timeout_s: float = 300.0,
     ) -> None:
         super().__init__()
         if not isinstance(spec, Mapping) or "type" not in spec:
@@ -156,7 +160,17 @@ class RayJudge(BaseJudge):
         )
         self._actors = [actor_class.remote(self.spec, factories) for _ in range(num_actors)]
         self._finalizer = weakref.finalize(self, _kill_all, ray, list(self._actors))
-        errors = [e for e in ray.get([a.error.remote() for a in self._actors]) if e]
+        try:
+            started = ray.get([a.error.remote() for a in self._actors], timeout=start_timeout_s)
+        except ray.exceptions.GetTimeoutError:
+            self._finalizer()
+            free = ray.available_resources().get("CPU", 0)
+            raise ConfigError(
+                f"RayJudge: {num_actors} actors of {num_cpus} CPU each did not start within "
+                f"{start_timeout_s} s; the Ray cluster has {free} CPUs free (close other "
+                "RayJudges, lower num_actors or num_cpus, or add nodes)"
+            ) from None
+        errors = [e for e in started if e]
         if errors:
             self.close()
             raise ConfigError(f"RayJudge: the judge {self.spec!r} cannot be built: {errors[0]}")
