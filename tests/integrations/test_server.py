@@ -105,8 +105,11 @@ def test_get_reward_math(math_url: str) -> None:
     answers = [r" \boxed{2}", " #### 5", " I think 6"]
     status, body = post(
         f"{math_url}/get_reward",
-        {"query": [p + a for p, a in zip(prompts, answers, strict=True)], "prompts": prompts,
-         "labels": ["2", "4", "6"]},
+        {
+            "query": [p + a for p, a in zip(prompts, answers, strict=True)],
+            "prompts": prompts,
+            "labels": ["2", "4", "6"],
+        },
     )
     assert status == 200
     assert body["rewards"] == [1.0, 0.0, 0.0]
@@ -123,16 +126,22 @@ def test_get_reward_instructions_and_code(serve: Callable[[Any], str]) -> None:
     url = serve(InstructionJudge())
     status, body = post(
         f"{url}/get_reward",
-        {"query": ["P: all lower.", "P: Not Lower."], "prompts": ["P:", "P:"],
-         "labels": [json.dumps(spec), spec]},
+        {
+            "query": ["P: all lower.", "P: Not Lower."],
+            "prompts": ["P:", "P:"],
+            "labels": [json.dumps(spec), spec],
+        },
     )
     assert (status, body["rewards"]) == (200, [1.0, 0.0])
     url = serve(CodeJudge(timeout_s=5, workers=1))
     program = "```python\ndef inc(x):\n    return x + 1\n```"
     status, body = post(
         f"{url}/get_reward",
-        {"query": ["Write inc.\n" + program] * 2, "prompts": ["Write inc.\n"] * 2,
-         "labels": ["assert inc(1) == 2", "assert inc(1) == 3"]},
+        {
+            "query": ["Write inc.\n" + program] * 2,
+            "prompts": ["Write inc.\n"] * 2,
+            "labels": ["assert inc(1) == 2", "assert inc(1) == 3"],
+        },
     )
     assert (status, body["rewards"], body["reasons"]) == (200, [1.0, 0.0], ["pass", "fail"])
 
@@ -172,8 +181,10 @@ def test_bad_judge_requests(math_url: str, body: bytes, status: int, message: st
         ({"query": ["a", 3]}, "sample 1: `query[1]` must be a string"),
         ({"query": ["a"], "prompts": ["a", "b"], "labels": ["1"]}, "`prompts` has 2 entries"),
         ({"query": ["a", "b"], "labels": ["1"]}, "`labels` must be a list of 2 labels"),
-        ({"query": ["a", "b"], "prompts": ["a", "zz"], "labels": ["1", "1"]},
-         "sample 1: `query[1]` does not contain `prompts[1]`"),
+        (
+            {"query": ["a", "b"], "prompts": ["a", "zz"], "labels": ["1", "1"]},
+            "sample 1: `query[1]` does not contain `prompts[1]`",
+        ),
         ({"query": ["a", "b"], "labels": ["1", [2]]}, "sample 1: `labels[1]` must be"),
         ({"query": ["a", "b"], "labels": ["1", {}]}, "sample 1: metadata is missing the key"),
     ],
@@ -213,10 +224,23 @@ def test_cgpo_serve_command(tmp_path: Path) -> None:
     config = tmp_path / "judge.yaml"
     config.write_text("type: mixture\njudges:\n  - type: math\n  - type: math\n", encoding="utf-8")
     package_root = str(Path(cgpo.__file__).resolve().parents[1])
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")])}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]),
+    }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "cgpo.cli", "serve", "--judge", str(config), "--host", "127.0.0.1",
-         "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "cgpo.cli",
+            "serve",
+            "--judge",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ],
         stderr=subprocess.PIPE,
         text=True,
         env=env,
@@ -227,7 +251,9 @@ def test_cgpo_serve_command(tmp_path: Path) -> None:
         assert "cgpo serve: judge 'moj' on http://127.0.0.1:" in line, line
         url = line.split(" on ")[1].split(" ")[0]
         assert request(f"{url}/health")[1]["judge"] == "moj"
-        status, body = post(f"{url}/get_reward", {"query": ["#### 4"], "labels": ['{"answer": "4"}']})
+        status, body = post(
+            f"{url}/get_reward", {"query": ["#### 4"], "labels": ['{"answer": "4"}']}
+        )
         assert (status, body["rewards"]) == (200, [1.0])
     finally:
         proc.terminate()

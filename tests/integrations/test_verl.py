@@ -11,7 +11,9 @@ import pytest
 from cgpo.errors import InvalidInputError
 from cgpo.integrations.verl import compute_score, compute_score_batch, judge_for
 
-HUMANEVAL_TEST = "def check(candidate):\n    assert candidate(2) == 3\n    assert candidate(0) == 1\n"
+HUMANEVAL_TEST = (
+    "def check(candidate):\n    assert candidate(2) == 3\n    assert candidate(0) == 1\n"
+)
 PROGRAM = "Here you go:\n```python\ndef inc(x):\n    return x + 1\n```"
 
 
@@ -93,8 +95,12 @@ def test_batch_matches_single_and_keeps_order() -> None:
     rows = [
         ("openai/gsm8k", "#### 72", "72", None),
         ("openai_humaneval", PROGRAM, HUMANEVAL_TEST, {"entry_point": "inc"}),
-        ("google/IFEval", "Shouting.", {"instruction_id_list": ["change_case:english_lowercase"],
-                                         "kwargs": [{}]}, None),
+        (
+            "google/IFEval",
+            "Shouting.",
+            {"instruction_id_list": ["change_case:english_lowercase"], "kwargs": [{}]},
+            None,
+        ),
         ("lighteval/MATH", r"\boxed{3}", "3", {"index": 4}),
         ("mbpp", PROGRAM, "assert inc(1) == 5", None),
         ("openai/gsm8k", "#### 7", "72", None),
@@ -109,7 +115,7 @@ def test_batch_matches_single_and_keeps_order() -> None:
 
 
 def test_batch_errors_name_the_sample() -> None:
-    with pytest.raises(InvalidInputError, match="^sample 2: unknown data source 'squad'"):
+    with pytest.raises(InvalidInputError, match=r"^sample 2: unknown data source 'squad'"):
         compute_score_batch(["gsm8k", "gsm8k", "squad"], ["#### 1"] * 3, ["1"] * 3, [None] * 3)
     with pytest.raises(InvalidInputError, match=r"^sample 2: metadata\['answer'\] must be"):
         compute_score_batch(["gsm8k", "mbpp", "gsm8k"], ["#### 1"] * 3, ["1", "assert 1", []])

@@ -67,9 +67,7 @@ def code_samples() -> list[Sample]:
         ("import sys\nprint('hi')\ndef f(x):\n    return 2 * x", "assert f(1) == 2"),
         ("def f(x):\n    return [0] * x", "assert f(3) == [0, 0, 0]"),
     ]
-    return [
-        Sample("", f"```python\n{src}\n```", {"tests": tests}) for src, tests in programs * 2
-    ]
+    return [Sample("", f"```python\n{src}\n```", {"tests": tests}) for src, tests in programs * 2]
 
 
 @pytest.mark.parametrize(
@@ -152,7 +150,9 @@ def test_ray_key_in_a_judge_config() -> None:
         }
     )
     try:
-        got = moj.judge([Sample("", r"\boxed{4}", {"answer": "4"}), Sample("", "#### 4", {"answer": "4"})])
+        got = moj.judge(
+            [Sample("", r"\boxed{4}", {"answer": "4"}), Sample("", "#### 4", {"answer": "4"})]
+        )
         assert got == [Verdict.VIOLATED, Verdict.SATISFIED]  # lengths 9 (odd) and 6 (even)
     finally:
         moj.close()  # type: ignore[attr-defined]
@@ -174,7 +174,7 @@ def test_bad_ray_config_is_a_clear_error(config: dict[str, object], message: str
 
 
 def test_a_spec_the_actors_cannot_build_is_a_config_error() -> None:
-    with pytest.raises(ConfigError, match="cannot be built: .*bogus"):
+    with pytest.raises(ConfigError, match=r"cannot be built: .*bogus"):
         RayJudge({"type": "math", "bogus": 1}, num_actors=1)
     with pytest.raises(ConfigError, match="did not start within"):
         RayJudge({"type": "math"}, num_actors=3, start_timeout_s=5)

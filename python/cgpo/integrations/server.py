@@ -31,7 +31,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from cgpo.errors import InvalidInputError
-from cgpo.judges.base import Judge, JudgeResult, Sample, Verdict
+from cgpo.judges.base import Judge, JudgeResult, JudgeStats, Sample, Verdict
 
 __all__ = ["create_app", "label_key_of", "label_metadata"]
 
@@ -166,7 +166,10 @@ def create_app(judge: Judge, *, error_reward: float = 0.0) -> FastAPI:
 
     def judge_handler(obj: dict[str, Any]) -> dict[str, Any]:
         results = judged(judge, judge_samples(obj))
-        return {"verdicts": [int(r.verdict) for r in results], "reasons": [r.reason for r in results]}
+        return {
+            "verdicts": [int(r.verdict) for r in results],
+            "reasons": [r.reason for r in results],
+        }
 
     def reward_handler(obj: dict[str, Any]) -> dict[str, Any]:
         results = judged(judge, reward_samples(obj, label_key))
@@ -182,7 +185,7 @@ def create_app(judge: Judge, *, error_reward: float = 0.0) -> FastAPI:
         return {
             "status": "ok",
             "judge": judge.name,
-            "stats": stats.as_dict() if hasattr(stats, "as_dict") else {},
+            "stats": stats.as_dict() if isinstance(stats, JudgeStats) else {},
         }
 
     @app.post("/judge")

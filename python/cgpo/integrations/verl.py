@@ -36,6 +36,7 @@ import json
 import re
 import threading
 from collections.abc import Mapping, Sequence
+from itertools import pairwise
 from typing import Any
 
 from cgpo.errors import InvalidInputError
@@ -90,7 +91,7 @@ def judge_for(data_source: str) -> str:
             f"data source must be a string, got {type(data_source).__name__}: {data_source!r}"
         )
     words = _WORD.findall(data_source.lower())
-    words += [a + b for a, b in zip(words, words[1:], strict=False)]
+    words += [a + b for a, b in pairwise(words)]
     found = sorted(
         family
         for family, prefixes in FAMILIES.items()

@@ -220,4 +220,3 @@ class RayJudge(BaseJudge):
 
     def __repr__(self) -> str:
         return f"RayJudge({self.spec!r}, num_actors={self.num_actors})"
-
