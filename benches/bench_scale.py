@@ -175,7 +175,8 @@ def main() -> None:
     if not args.skip_ray:
         bench_ray(args.trivial, args.rounds)
     print(
-        "\n| judge | samples/request | clients | requests/s | samples/s |\n|---|---:|---:|---:|---:|"
+        "\n| judge | samples/request | clients | requests/s | samples/s |"
+        "\n|---|---:|---:|---:|---:|"
     )
     for batch in (1, 32):
         bench_server("math", math_request, batch, args.requests, args.clients)
