@@ -133,7 +133,8 @@ def test_get_reward_instructions_and_code(serve: Callable[[Any], str]) -> None:
         },
     )
     assert (status, body["rewards"]) == (200, [1.0, 0.0])
-    url = serve(CodeJudge(timeout_s=5, workers=1))
+    code = CodeJudge(timeout_s=5, workers=1)
+    url = serve(code)
     program = "```python\ndef inc(x):\n    return x + 1\n```"
     status, body = post(
         f"{url}/get_reward",
@@ -144,6 +145,7 @@ def test_get_reward_instructions_and_code(serve: Callable[[Any], str]) -> None:
         },
     )
     assert (status, body["rewards"], body["reasons"]) == (200, [1.0, 0.0], ["pass", "fail"])
+    code.close()  # later tests count the sandbox's processes
 
 
 @pytest.mark.parametrize(

@@ -4,16 +4,26 @@ the batch form agreeing with the single form."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 
 from cgpo.errors import InvalidInputError
-from cgpo.integrations.verl import compute_score, compute_score_batch, judge_for
+from cgpo.integrations.verl import close_judges, compute_score, compute_score_batch, judge_for
 
 HUMANEVAL_TEST = (
     "def check(candidate):\n    assert candidate(2) == 3\n    assert candidate(0) == 1\n"
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def stop_judges() -> Iterator[None]:
+    # The adapter keeps its judges for the process; later tests count the sandbox's processes.
+    yield
+    close_judges()
+
+
 PROGRAM = "Here you go:\n```python\ndef inc(x):\n    return x + 1\n```"
 
 

@@ -27,7 +27,7 @@ verl config (``reward_model.reward_manager=batch`` for the batch form)::
       name: compute_score            # or compute_score_batch with the batch reward manager
 
 The judges are built on first use and kept for the life of the process (the code judge's
-sandbox workers are expensive to start).
+sandbox workers are expensive to start); :func:`close_judges` stops them.
 """
 
 from __future__ import annotations
@@ -44,7 +44,14 @@ from cgpo.judges.base import Judge, JudgeResult, Sample, Verdict
 from cgpo.judges.batching import renumber
 from cgpo.judges.registry import make_judge
 
-__all__ = ["FAMILIES", "compute_score", "compute_score_batch", "judge_for", "to_sample"]
+__all__ = [
+    "FAMILIES",
+    "close_judges",
+    "compute_score",
+    "compute_score_batch",
+    "judge_for",
+    "to_sample",
+]
 
 #: judge type -> name prefixes of the data sources it scores (matched per word of the name).
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -188,6 +195,18 @@ def _judge(family: str) -> Judge:
         if family not in _JUDGES:
             _JUDGES[family] = make_judge(family)
         return _JUDGES[family]
+
+
+def close_judges() -> None:
+    """Stops the judges built so far (the code judge's sandbox workers); the next call builds
+    them again."""
+    with _LOCK:
+        judges = list(_JUDGES.values())
+        _JUDGES.clear()
+    for judge in judges:
+        close = getattr(judge, "close", None)
+        if callable(close):
+            close()
 
 
 def _score(r: JudgeResult, error_score: float, return_dict: bool) -> float | dict[str, Any]:
