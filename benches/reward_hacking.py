@@ -4,7 +4,7 @@ The paper's central claim (METHOD.md): with one reward model and no judges, PPO 
 its judges) learns what the reward model over-scores and its real task performance falls, while
 CGPO's judges keep it honest. This script builds that setting on the CPU with SmolLM2-135M:
 
-- task: arithmetic word problems (``cgpo.trainer.defaults.math_rows``, one-operation kinds), a
+- task: arithmetic word problems (``cgpo.tasks.math_words.math_rows``, one-operation kinds), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
   (correct number in the box). Training prompts and held-out prompts are disjoint.
 - an imperfect reward model, trained with the project's Bradley-Terry trainer
@@ -43,8 +43,8 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.tasks.math_words import math_rows
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
-from cgpo.trainer.defaults import math_rows
 from cgpo.trainer.generation import HFGenerator
 from cgpo.trainer.preferences import PreferencePair
 from cgpo.trainer.rewards import HFRewardModel, reward_model_from_causal_lm, train_reward_model
