@@ -61,7 +61,7 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         name="instructions",
         data=_prompts(args.prompts * args.steps),
         judges=[{"type": "instructions"}],
-        optimizer="crpg",
+        algorithm="crpg",
         samples_per_prompt=args.k,
         prompts_per_step=args.prompts,
         generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
@@ -88,7 +88,6 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         # steps may contain no update. Time one update on a fresh rollout of the same size
         # with every other response marked satisfied, to know what a step with an update costs.
         import numpy as np
-
         from cgpo.trainer.step import ScoredRollout, task_loss
 
         run = trainer.runs[0]
@@ -143,9 +142,9 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
     from trl import GRPOConfig, GRPOTrainer
 
     from cgpo.judges.base import Sample, Verdict
+    from cgpo.judges.registry import create_judge
     from cgpo.models import load_smollm2
     from cgpo.tasks.reward_model import default_reward_model
-    from cgpo.trainer.judging import create_judge
 
     model, tok = load_smollm2(dtype=torch.float32)
     rm = default_reward_model("cpu", log=lambda s: None)

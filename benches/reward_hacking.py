@@ -43,11 +43,11 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.rewards.models import HFRewardModel, reward_model_from_causal_lm, train_reward_model
+from cgpo.rewards.preferences import PreferencePair
+from cgpo.rollout.generation import HFGenerator
 from cgpo.tasks.math_words import math_rows
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
-from cgpo.trainer.generation import HFGenerator
-from cgpo.trainer.preferences import PreferencePair
-from cgpo.trainer.rewards import HFRewardModel, reward_model_from_causal_lm, train_reward_model
 
 SYSTEM = "Solve the problem in one short line, then give the final answer in \\boxed{}."
 SHOTS = [
@@ -59,7 +59,7 @@ SHOTS = [
     },
     {"role": "assistant", "content": "6 x 5 = 30. The answer is \\boxed{30}."},
 ]
-METHODS = {  # name -> (optimizer, use_judges)
+METHODS = {  # name -> (algorithm, use_judges)
     "ppo": ("ppo", False),
     "crpg-nojudge": ("crpg", False),
     "crpg": ("crpg", True),
@@ -206,14 +206,14 @@ def run_method(
     args: argparse.Namespace,
     log: Any,
 ) -> list[dict[str, Any]]:
-    optimizer, use_judges = METHODS[name]
+    algorithm, use_judges = METHODS[name]
     policy = copy.deepcopy(base).requires_grad_(True)  # the trainer froze base as the reference
     task = Task(
         name="math",
         data=train,
         judges=[MathJudge()],
         reward_model=rm,
-        optimizer=optimizer,
+        algorithm=algorithm,
         use_judges=use_judges,
         kl_max=args.kl_max,
         samples_per_prompt=args.samples,

@@ -9,7 +9,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from cgpo.trainer.config import GenerationConfig, Task
+from cgpo.config.generation import GenerationConfig
+from cgpo.config.task import Task
 
 MATH_SYSTEM = (
     "Solve the problem. Reply with one short sentence that ends with the final answer as a "
@@ -112,7 +113,7 @@ def task() -> Task:
         name="math",
         data="builtin:math",
         judges=[{"type": "math"}],
-        optimizer="crpg",
+        algorithm="crpg",
         kl_max=10.0,
         samples_per_prompt=4,
         prompts_per_step=2,
