@@ -23,7 +23,7 @@ from tiny_models import (  # noqa: E402
 
 from cgpo.algorithms import Models, get_algorithm  # noqa: E402
 from cgpo.algorithms.dpo import DPOSettings, preference_rollout  # noqa: E402
-from cgpo.algorithms.value_head import (  # noqa: E402
+from cgpo.rollout.value_head import (  # noqa: E402
     VALUE_HEAD,
     attach_value_head,
     logprobs_and_values,

@@ -2,7 +2,7 @@
 head, GAE, the clipped surrogate, and a KL penalty to the reference in the per-token reward.
 
 Judges play no part in the update (the trainer still runs and logs them). The value head and the
-per-token tensors live in :mod:`cgpo.algorithms.value_head`. The trainer takes one optimizer step
+per-token tensors live in :mod:`cgpo.rollout.value_head`. The trainer takes one optimizer step
 per rollout, so the probability ratio is 1 when the loss is computed and the clip never binds;
 the clipped form is kept so the same loss is right if a caller reuses a rollout for several
 epochs.
@@ -63,7 +63,7 @@ class PPO(Algorithm):
     settings_type = PPOSettings
 
     def prepare_policy(self, policy: Any) -> None:
-        from cgpo.algorithms.value_head import attach_value_head
+        from cgpo.rollout.value_head import attach_value_head
 
         attach_value_head(policy)
 
@@ -71,7 +71,7 @@ class PPO(Algorithm):
         """PPO's loss on the batch, scored by the reward model (raw scores r(s, a))."""
         import torch
 
-        from cgpo.algorithms.value_head import logprobs_and_values, token_rewards, whiten
+        from cgpo.rollout.value_head import logprobs_and_values, token_rewards, whiten
         from cgpo.losses import gae, ppo_loss
 
         assert batch.rollout is not None and batch.rewards is not None

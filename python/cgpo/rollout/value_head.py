@@ -1,5 +1,5 @@
-"""PPO's model-side pieces: a value head on the policy, log-probabilities and values from one
-forward pass, and the per-token rewards GAE reads.
+"""PPO's model-side pieces (used by :mod:`cgpo.algorithms.ppo`): a value head on the policy,
+log-probabilities and values from one forward pass, and the per-token rewards GAE reads.
 
 The value head is a linear layer on the policy's last hidden state, attached to the policy as a
 submodule so the trainer's optimizer, gradient clipping and checkpoints include it with no extra
