@@ -88,23 +88,19 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         # steps may contain no update. Time one update on a fresh rollout of the same size
         # with every other response marked satisfied, to know what a step with an update costs.
         import numpy as np
-        from cgpo.trainer.step import ScoredRollout, task_loss
+
+        from cgpo import selection
 
         run = trainer.runs[0]
-        idx = list(range(args.prompts))
-        rollout = trainer.generator.generate(
-            [trainer._prompt_text(run, i) for i in idx], args.k, task.generation
-        )
-        n = len(rollout.texts)
-        scored = ScoredRollout(
-            rollout,
-            np.arange(n) % 2,
-            np.linspace(-1, 1, n),
-            np.zeros(n),
-            np.zeros(args.prompts, dtype=bool),
-        )
+        batch = run.batch(tok, list(range(args.prompts)))
+        batch.rollout = trainer.generator.generate(batch.prompt_texts, args.k, task.generation)
+        n = len(batch.rollout.texts)
+        batch.verdicts = batch.update_verdicts = np.arange(n) % 2
+        batch.rewards, batch.baseline_rewards = np.linspace(-1, 1, n), np.zeros(n)
+        batch.calibrated = selection.calibrated_reward(batch.rewards, batch.baseline_rewards)
+        batch.baseline_satisfied = np.zeros(args.prompts, dtype=bool)
         t0 = time.perf_counter()
-        loss, _ = task_loss(task, model, trainer.reference, scored, lambda g: rollout)
+        loss, _ = run.algorithm.loss(batch, trainer.models, run.settings)
         assert loss is not None
         loss.backward()
         forced_update = time.perf_counter() - t0

@@ -1,5 +1,5 @@
 """The PPO and DPO baselines: one step moves log-probabilities the expected way, PPO's per-token
-reward is what METHOD.md says, and their settings are validated."""
+reward is what docs/method.md says, and their settings are validated."""
 
 from __future__ import annotations
 
@@ -23,12 +23,6 @@ from tiny_models import (  # noqa: E402
 
 from cgpo.algorithms import Models, get_algorithm  # noqa: E402
 from cgpo.algorithms.dpo import DPOSettings, preference_rollout  # noqa: E402
-from cgpo.rollout.value_head import (  # noqa: E402
-    VALUE_HEAD,
-    attach_value_head,
-    logprobs_and_values,
-    token_rewards,
-)
 from cgpo.config.generation import GenerationConfig  # noqa: E402
 from cgpo.config.run import CGPOConfig  # noqa: E402
 from cgpo.config.task import Task  # noqa: E402
@@ -37,6 +31,12 @@ from cgpo.errors import ConfigError, InvalidInputError  # noqa: E402
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
 from cgpo.rollout.batch import Rollout, RolloutBatch  # noqa: E402
 from cgpo.rollout.logprobs import Reference  # noqa: E402
+from cgpo.rollout.value_head import (  # noqa: E402
+    VALUE_HEAD,
+    attach_value_head,
+    logprobs_and_values,
+    token_rewards,
+)
 from cgpo.trainer import CGPOTrainer  # noqa: E402
 
 # -- PPO -----------------------------------------------------------------------------------------

@@ -71,8 +71,8 @@ class PPO(Algorithm):
         """PPO's loss on the batch, scored by the reward model (raw scores r(s, a))."""
         import torch
 
-        from cgpo.rollout.value_head import logprobs_and_values, token_rewards, whiten
         from cgpo.losses import gae, ppo_loss
+        from cgpo.rollout.value_head import logprobs_and_values, token_rewards, whiten
 
         assert batch.rollout is not None and batch.rewards is not None
         r = batch.rollout
