@@ -2,7 +2,8 @@
 
 The paper's central claim (docs/method.md): with one reward model and no judges, PPO (and CGPO
 without its judges) learns what the reward model over-scores and its real task performance
-falls, while CGPO's judges keep it honest. This script builds that setting on the CPU with SmolLM2-135M:
+falls, while CGPO's judges keep it honest. This script builds that setting on the CPU with
+SmolLM2-135M:
 
 - task: arithmetic word problems (``cgpo.tasks.math_words.math_rows``, one-operation kinds), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
