@@ -63,13 +63,14 @@ def test_a_registered_algorithm_trains_with_no_change_to_the_trainer(
     config = CGPOConfig(
         max_steps=1, output_dir=str(tmp_path), progress_bar=False, tensorboard=False
     )
-    trainer = CGPOTrainer(tiny_model, tiny_tokenizer, [_task(samples_per_prompt=4)], config)
+    # without judges the update sees every response as satisfied: all 2 x 4 rows are used
+    task = _task(samples_per_prompt=4, use_judges=False)
+    trainer = CGPOTrainer(tiny_model, tiny_tokenizer, [task], config)
     before = [p.detach().clone() for p in tiny_model.parameters()]
     (record,) = trainer.step()
-    assert record["algorithm"] == "imitate"
-    assert record["rows_used"] == record["satisfied"] * 8
-    if record["rows_used"]:
-        assert any(not torch.equal(a, b) for a, b in zip(before, tiny_model.parameters()))
+    assert record["algorithm"] == "imitate" and record["rows_used"] == 8
+    after = list(tiny_model.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
 
 
 def test_a_registered_algorithm_checks_its_settings(registered):
