@@ -34,6 +34,15 @@ class Case:
     tests: str = TESTS
     #: Run FOLLOWUP next on the same worker: it must pass and find nothing this case planted.
     followup: bool = False
+    entry_point: str | None = None
+    #: Statuses in in-process mode (test_mode="inprocess"), where they differ from safe mode.
+    inprocess: tuple[str, ...] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"tests": self.tests}
+        if self.entry_point is not None:
+            meta["entry_point"] = self.entry_point
+        return meta
 
 
 CASES = [
@@ -113,10 +122,13 @@ CASES = [
         ("pass",),
     ),
     Case(
+        # At level userns the tests' process has the program's uid, so kill(-1) ends it too:
+        # the run fails (never passes without its tests).
         "kill_parent_and_everyone",
         "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
         "        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n" + GOOD,
-        ("pass",),
+        ("pass", "runtime_error"),
+        inprocess=("pass",),
     ),
     Case(
         "kill_own_process_group",
@@ -148,9 +160,11 @@ CASES = [
         ("runtime_error",),
     ),
     Case(
+        # Safe mode: a tracer in the program's process sees no test; in-process it is refused.
         "tamper_with_tracing",
         "import sys\nsys.settrace(lambda *a: None)\n" + GOOD,
-        ("runtime_error",),
+        ("pass",),
+        inprocess=("runtime_error",),
     ),
     Case(
         "rebind_builtins_exec",
@@ -174,10 +188,13 @@ CASES = [
         ("fail",),
     ),
     Case(
+        # Safe mode: the thread cannot touch the verdict and dies with the run; in-process
+        # mode waits for every thread before a result counts.
         "leave_a_thread_running",
         "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True)"
         ".start()\n" + GOOD,
-        ("timeout",),
+        ("pass",),
+        inprocess=("timeout",),
     ),
     Case(
         # User code runs off the main thread, where signal.signal raises: the signals are
@@ -217,6 +234,99 @@ CASES = [
     ),
 ]
 
+# Issue 18: wrong programs (f(x) = 0 or no real f) that fooled the in-process harness. In safe
+# mode (the default) the tests and the verdict live in another process, so each must fail.
+FORGERY_CASES = [
+    Case(
+        # stdout/stderr objects whose flush() the harness calls: the first raises an exception
+        # the program keeps (its traceback then holds the caller's frame), the second starts a
+        # thread that reads that frame's locals and writes `<nonce> pass` to the report pipe.
+        "forge_report_via_flush_and_thread",
+        "import os, sys, threading\n"
+        "def forge(exc):\n    tb = exc.__traceback__\n    while tb is not None:\n"
+        "        loc = tb.tb_frame.f_locals\n        if 'nonce' in loc and 'rep' in loc:\n"
+        "            os.write(loc['rep'], loc['nonce'] + b' pass\\n')\n        tb = tb.tb_next\n"
+        "class Flusher:\n    def __init__(self, real):\n        self.real, self.n = real, 0\n"
+        "        self.exc = RuntimeError('keep')\n"
+        "    def write(self, s):\n        return self.real.write(s)\n"
+        "    def flush(self):\n        self.n += 1\n        if self.n == 1:\n"
+        "            raise self.exc\n        if self.n == 2:\n"
+        "            t = threading.Thread(target=forge, args=(self.exc,))\n"
+        "            t.start()\n            t.join()\n"
+        "sys.stdout, sys.stderr = Flusher(sys.stdout), Flusher(sys.stderr)\n"
+        "def f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        # A thread rewrites any result list it finds in the frames below the program (the
+        # in-process step runner's `box`) once the harness has filled it.
+        "rewrite_the_result_list_from_a_thread",
+        "import sys, threading, time\nfound = []\nfr = sys._getframe()\nwhile fr is not None:\n"
+        "    for v in list(fr.f_locals.values()):\n        if type(v) is list:\n"
+        "            found.append((v, fr.f_locals.get('steps', ())))\n    fr = fr.f_back\n"
+        "def tamper():\n    end = time.time() + 1\n    while time.time() < end:\n"
+        "        for box, steps in found:\n            if len(box) == 2:\n"
+        "                box[1] = (len(steps), None, None)\n        time.sleep(0.0005)\n"
+        "threading.Thread(target=tamper).start()\n"
+        "def f(x):\n    return 0\n",
+        ("fail", "timeout"),
+    ),
+    Case(
+        "always_equal_object",
+        "class E:\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n    __hash__ = None\n"
+        "def f(x):\n    return E()\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "always_equal_int_subclass",
+        "class I(int):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = int.__hash__\ndef f(x):\n    return I(0)\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "always_equal_inside_a_container",
+        "class E:\n    __eq__ = lambda s, o: True\n    __class__ = int\n"
+        "def f(x):\n    return [E()]\n",
+        ("runtime_error",),
+        tests="assert f(1) == [2]\n",
+    ),
+    Case(
+        "patch_math_isclose_and_fabs",
+        "import math, operator, builtins\nmath.isclose = lambda *a, **k: True\n"
+        "math.fabs = lambda x: 0.0\noperator.eq = lambda a, b: True\n"
+        "builtins.abs = lambda x: 0\ndef f(x):\n    return 0.0\n",
+        ("fail",),
+        tests="import math\nassert math.isclose(f(1.0), 2.0)\nassert math.fabs(f(1.0) - 2.0) < 1e-9\n"
+        "assert abs(f(1.0) - 2.0) < 1e-9\n",
+    ),
+    Case(
+        # Reads the expected value out of the calling test's bytecode.
+        "read_the_expected_constant_from_the_caller",
+        "import sys, dis\ndef f(x):\n    fr = sys._getframe(1)\n"
+        "    for ins in dis.get_instructions(fr.f_code):\n"
+        "        if ins.offset > fr.f_lasti and ins.opname == 'LOAD_CONST':\n"
+        "            return ins.argval\n    return None\n",
+        ("fail",),
+    ),
+    Case(
+        "read_the_expected_value_from_the_callers_locals",
+        "import sys\ndef f(x):\n    fr = sys._getframe(1)\n    while fr is not None:\n"
+        "        for v in fr.f_locals.values():\n"
+        "            if type(v) is int and v == x + 1:\n                return v\n"
+        "        fr = fr.f_back\n    return None\n",
+        ("fail",),
+        tests="expected = 2\nassert f(1) == expected\n",
+    ),
+    Case(
+        "always_equal_through_check_candidate",
+        "class E:\n    __eq__ = lambda s, o: True\ndef inc(x):\n    return E()\n",
+        ("runtime_error",),
+        tests="def check(candidate):\n    assert candidate(1) == 2\n",
+        entry_point="inc",
+    ),
+]
+
 
 FOLLOWUP = (
     "import os, sys\nfor root, dirs, files in os.walk('/tmp'):\n    if {probe!r} in files:\n"
@@ -229,7 +339,7 @@ def run_case(judge: Any, case: Case, ctx: dict[str, Any]) -> tuple[str, str, lis
     """Runs a case (and its follow-up); returns its status, detail and breaches."""
     from cgpo.judges import Sample
 
-    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    result = judge.explain([Sample("", render(case, ctx), case.metadata())])[0]
     found = breaches(case, ctx, result.details["stdout"])
     if case.followup:
         # One-sample calls always run on the first worker: the same zygote as the case.

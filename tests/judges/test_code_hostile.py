@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from code_battery import (
     CASES,
+    FORGERY_CASES,
     Case,
     breaches,
     make_context,
@@ -46,9 +47,9 @@ def judge(ctx: dict[str, Any]) -> Iterator[CodeJudge]:
         yield j
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES + FORGERY_CASES, ids=[c.name for c in CASES + FORGERY_CASES])
 def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None:
-    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    result = judge.explain([Sample("", render(case, ctx), case.metadata())])[0]
     stdout = result.details["stdout"]
     assert result.reason in case.expected, (result.reason, result.details["detail"])
     assert breaches(case, ctx, stdout) == []
@@ -70,18 +71,25 @@ def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None
 
 
 @pytest.mark.slow
-def test_battery_as_one_parallel_batch(judge: CodeJudge, ctx: dict[str, Any]) -> None:
-    samples = [Sample("", render(c, ctx), {"tests": c.tests}) for c in CASES]
+@pytest.mark.parametrize("test_mode", ["safe", "inprocess"])
+def test_battery_as_one_parallel_batch(
+    judge: CodeJudge, ctx: dict[str, Any], test_mode: str
+) -> None:
+    # In-process mode is not safe from the forgeries (docs/code.md): only the classic battery.
+    cases = CASES + FORGERY_CASES if test_mode == "safe" else CASES
+    samples = [
+        Sample("", render(c, ctx), {**c.metadata(), "test_mode": test_mode}) for c in cases
+    ]
     results = judge.explain(samples)
     wrong = [
         (c.name, r.reason)
-        for c, r in zip(CASES, results, strict=True)
-        if r.reason not in c.expected
+        for c, r in zip(cases, results, strict=True)
+        if r.reason not in (c.inprocess or c.expected if test_mode == "inprocess" else c.expected)
     ]
     assert wrong == []
     assert [
         b
-        for c, r in zip(CASES, results, strict=True)
+        for c, r in zip(cases, results, strict=True)
         for b in breaches(c, ctx, r.details["stdout"])
     ] == []
 
