@@ -251,3 +251,112 @@ def test_a_forked_child_gets_its_own_workers(judge: CodeJudge) -> None:
     assert answer == b"1"
     # The parent's workers were neither used nor stopped by the child.
     assert judge.judge([good, good]) == [Verdict.SATISFIED] * 2
+
+
+def test_safe_mode_passes_plain_data_both_ways(judge: CodeJudge) -> None:
+    program = (
+        "def echo(*args, **kwargs):\n    return args, kwargs\n"
+        "def values():\n    return (1, [2.5, -0.0], {3: 'x', (4, 5): None}, {6}, frozenset({7}),\n"
+        "            b'\\x00b', 1+2j, 10**5000, '\\ud800', True, float('inf'))\n"
+        "LIMIT = [1, 2]\n"
+    )
+    tests = (
+        "import math\n"
+        "assert echo(1, (2,), {3: {4}}, k=b'x') == ((1, (2,), {3: {4}}), {'k': b'x'})\n"
+        "v = values()\n"
+        "assert v == (1, [2.5, 0.0], {3: 'x', (4, 5): None}, {6}, frozenset({7}), b'\\x00b',"
+        " 1+2j, 10**5000, '\\ud800', True, math.inf)\n"
+        "assert type(v[0]) is int and type(v[9]) is bool and math.copysign(1, v[1][1]) == -1\n"
+        "assert math.isnan(echo(math.nan)[0][0])\n"
+        "assert LIMIT == [1, 2]\n"
+    )
+    status, d = run(judge, program, tests=tests)
+    assert status == "pass", d["detail"]
+
+
+def test_safe_mode_exceptions_of_the_program(judge: CodeJudge) -> None:
+    program = (
+        "class Bad(Exception):\n    pass\n"
+        "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n"
+        "    if x == 0:\n        raise Bad('zero')\n    return x\n"
+    )
+    tests = (
+        "try:\n    f(-1)\n    raise AssertionError('no error')\nexcept ValueError as e:\n"
+        "    assert str(e) == 'negative'\n"
+        "try:\n    f(0)\nexcept Exception as e:\n    assert type(e).__name__ == 'Bad'\n"
+        "assert f(2) == 2\n"
+    )
+    assert run(judge, program, tests=tests)[0] == "pass"
+    status, d = run(judge, program, tests="f(0)\n")
+    assert (status, d["detail"]) == ("runtime_error", "Bad: zero")
+
+
+def test_safe_mode_rejects_what_is_not_plain_data(judge: CodeJudge) -> None:
+    gen = "def f(x):\n    yield x + 1\n"
+    status, d = run(judge, gen, tests="assert list(f(1)) == [2]\n")
+    assert status == "runtime_error" and "plain data" in d["detail"]
+    # The same tests run in-process when the sample asks for it.
+    assert run(judge, gen, tests="assert list(f(1)) == [2]\n", test_mode="inprocess")[0] == "pass"
+    # Tests that hand the program a callback cannot run in safe mode: the judge cannot decide.
+    status, d = run(judge, "def f(g):\n    return g(1)\n", tests="assert f(lambda x: x) == 1\n")
+    assert status == "sandbox_error" and "inprocess" in d["detail"]
+    with pytest.raises(InvalidInputError, match=r"sample 0: metadata\['test_mode'\]"):
+        judge.judge([Sample("", GOOD, {"tests": TESTS, "test_mode": "unsafe"})])
+
+
+def test_program_objects_never_reach_the_tests(judge: CodeJudge) -> None:
+    # A forked child of the program, a value whose type is a subclass of a plain type, and a
+    # patched module in the program's process: none of it exists where the tests run.
+    assert run(judge, "import os\nos.fork()\n" + GOOD, tests=TESTS)[0] == "pass"
+    subclass = "class S(str):\n    __eq__ = lambda s, o: True\ndef f(x):\n    return S()\n"
+    assert run(judge, subclass, tests=TESTS)[0] == "runtime_error"
+    patch = "import math\nmath.isclose = lambda *a, **k: True\ndef f(x):\n    return 0.0\n"
+    assert run(judge, patch, tests="import math\nassert math.isclose(f(1.0), 2.0)\n")[0] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("timeout_s", 1e20),
+        ("timeout_s", 1e19),
+        ("timeout_s", float("nan")),
+        ("timeout_s", 0),
+        ("memory_mb", 2**44),
+        ("max_file_mb", 2**44),
+        ("capture_bytes", 2**40),
+        ("max_processes", 2**40),
+        ("workers", 10**6),
+        ("memory_mb", True),
+    ],
+)
+def test_settings_are_checked_at_construction(key: str, value: object) -> None:
+    with pytest.raises(InvalidInputError, match=key):
+        CodeJudge(**{key: value})  # type: ignore[arg-type]
+
+
+def test_surrogates_and_nul_bytes_cost_one_sample(judge: CodeJudge) -> None:
+    good = Sample("", GOOD, {"tests": TESTS})
+    results = judge.explain(
+        [
+            good,
+            Sample("", GOOD + "x = '\ud800'\n", {"tests": TESTS}),
+            Sample("", GOOD + "\x00", {"tests": TESTS}),
+            Sample("", GOOD, {"tests": TESTS + "\x00"}),
+            Sample("", "print(input())", {"io_tests": [{"input": "a\x00b", "output": "a\x00b"}]}),
+            good,
+        ]
+    )
+    assert [r.reason for r in results] == [
+        "pass",
+        "syntax_error",
+        "syntax_error",
+        "sandbox_error",
+        "pass",
+        "pass",
+    ]
+    with pytest.raises(InvalidInputError, match=r"sample 1: metadata\['tests'\].*surrogate"):
+        judge.judge([good, Sample("", GOOD, {"tests": TESTS + "# \udcff\n"})])
+    with pytest.raises(
+        InvalidInputError, match=r"sample 0: metadata\['io_tests'\]\[0\]\['output'\]"
+    ):
+        judge.judge([Sample("", GOOD, {"io_tests": [{"input": "", "output": "\ud800"}]})])

@@ -77,9 +77,7 @@ def test_battery_as_one_parallel_batch(
 ) -> None:
     # In-process mode is not safe from the forgeries (docs/code.md): only the classic battery.
     cases = CASES + FORGERY_CASES if test_mode == "safe" else CASES
-    samples = [
-        Sample("", render(c, ctx), {**c.metadata(), "test_mode": test_mode}) for c in cases
-    ]
+    samples = [Sample("", render(c, ctx), {**c.metadata(), "test_mode": test_mode}) for c in cases]
     results = judge.explain(samples)
     wrong = [
         (c.name, r.reason)
@@ -134,3 +132,74 @@ def test_battery_unprivileged() -> None:
     assert report["breaches"] == []
     assert report["workers_seen"] > 0
     assert report["left_after_close"] == []
+
+
+MANY_PROCESSES = """import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            x = b"\\x01" * (200 << 20)
+        except MemoryError:
+            os._exit(1)
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+time.sleep(2.0)
+print("alive", sum(os.waitpid(p, os.WNOHANG) == (0, 0) for p in kids))
+def f(x):
+    return x + 1
+"""
+
+MEMFD_FILES = """import os
+fds = []
+for _ in range(60):
+    fd = os.memfd_create("x")
+    for _ in range(15):
+        os.write(fd, b"\\x01" * (1 << 20))
+        print("MiB", 1, flush=True)
+    fds.append(fd)
+def f(x):
+    return x + 1
+"""
+
+
+@pytest.fixture(scope="module")
+def capped() -> Iterator[CodeJudge]:
+    with CodeJudge(timeout_s=6.0, memory_mb=256, workers=1) as j:
+        if j.run_memory_cap is None:
+            pytest.skip("no writable cgroup hierarchy here: only per-process limits hold")
+        yield j
+
+
+def test_processes_of_one_run_share_the_memory_cap(capped: CodeJudge) -> None:
+    # 4 processes of 200 MiB each fit their per-process limit (256 MiB); together they must not
+    # exceed the run's 256 MiB: at most one of them can hold its memory.
+    result = capped.explain([Sample("", MANY_PROCESSES, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason in ("pass", "memory"), result.details
+    alive = int(result.details["stdout"].split()[-1]) if result.details["stdout"] else 0
+    assert alive <= 1
+
+
+def test_memfd_files_count_against_the_run_cap(capped: CodeJudge) -> None:
+    # 900 MiB of memfd files (RLIMIT_AS does not see them) end at the run's 256 MiB.
+    result = capped.explain([Sample("", MEMFD_FILES, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason == "memory", result.details
+    assert result.details["stdout"].count("MiB") < 256
+    # The worker is clean afterwards.
+    assert capped.judge(
+        [Sample("", "def f(x):\n    return x + 1\n", {"tests": "assert f(1) == 2"})]
+    ) == [Verdict.SATISFIED]
+
+
+def test_the_task_cap_counts_threads_and_processes_of_the_run(capped: CodeJudge) -> None:
+    program = (
+        "import threading, time\nn = 0\ntry:\n    for _ in range(1000):\n"
+        "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "        n += 1\nexcept RuntimeError:\n    pass\nprint(n)\n"
+        "def f(x):\n    return x + 1\n"
+    )
+    result = capped.explain([Sample("", program, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason == "pass", result.details
+    assert 0 < int(result.details["stdout"]) < 64  # max_processes

@@ -293,8 +293,13 @@ class CodeJudge(BaseJudge):
         for i in range(len(jobs)):
             if i in unencodable:
                 detail = "the completion holds a lone surrogate: it is not valid Unicode text"
-                out.append(JudgeResult(Verdict.VIOLATED, "syntax_error", _details(
-                    "syntax_error", detail, "", "", 0.0)))
+                out.append(
+                    JudgeResult(
+                        Verdict.VIOLATED,
+                        "syntax_error",
+                        _details("syntax_error", detail, "", "", 0.0),
+                    )
+                )
                 continue
             verdict, status, detail, stdout, stderr, elapsed = next(ran)
             details = _details(status, detail, stdout, stderr, elapsed)

@@ -4,7 +4,9 @@ use pyo3::prelude::*;
 
 use super::{guard, to_py_err};
 use crate::error::CoreError;
-use crate::sandbox::{program, validate_timeout, CodeSandbox, Isolation, Job, SandboxConfig, Tests};
+use crate::sandbox::{
+    program, validate_timeout, CodeSandbox, Isolation, Job, SandboxConfig, Tests,
+};
 
 /// One job on the wire: (completion, tests, entry_point, io_tests, in_process).
 type JobTuple = (
@@ -100,17 +102,19 @@ impl PyCodeSandbox {
     fn run(&self, py: Python<'_>, jobs: Vec<JobTuple>) -> Vec<ExecTuple> {
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .map(|(completion, tests, entry_point, io_tests, in_process)| Job {
-                program: program::extract_program(&completion).to_string(),
-                tests: match io_tests {
-                    Some(cases) => Tests::Io(cases),
-                    None => Tests::Asserts {
-                        tests: tests.unwrap_or_default(),
-                        entry_point,
-                        in_process,
+            .map(
+                |(completion, tests, entry_point, io_tests, in_process)| Job {
+                    program: program::extract_program(&completion).to_string(),
+                    tests: match io_tests {
+                        Some(cases) => Tests::Io(cases),
+                        None => Tests::Asserts {
+                            tests: tests.unwrap_or_default(),
+                            entry_point,
+                            in_process,
+                        },
                     },
                 },
-            })
+            )
             .collect();
         let results = py.detach(|| self.inner.run_batch(&jobs));
         results

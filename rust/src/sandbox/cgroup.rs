@@ -92,7 +92,9 @@ fn write(path: &Path, value: &str) -> io::Result<()> {
 }
 
 fn open_procs(dir: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).open(dir.join("cgroup.procs"))
+    OpenOptions::new()
+        .write(true)
+        .open(dir.join("cgroup.procs"))
 }
 
 impl JobCgroup {
@@ -261,7 +263,14 @@ mod tests {
         }
         let name = format!("cgpo-test-{}", std::process::id());
         if let Some(cg) = JobCgroup::create(&name, 64 << 20, 16) {
-            assert_eq!(cg.procs.len(), if cg.version == CgroupVersion::V1 { 2 } else { 1 });
+            assert_eq!(
+                cg.procs.len(),
+                if cg.version == CgroupVersion::V1 {
+                    2
+                } else {
+                    1
+                }
+            );
             let dirs = cg.dirs.clone();
             drop(cg);
             assert!(dirs.iter().all(|d| !d.exists()));

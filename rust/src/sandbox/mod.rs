@@ -200,7 +200,11 @@ impl CodeSandbox {
                 in_process,
             } => {
                 let reply = run(&Request {
-                    mode: if *in_process { Mode::Tests } else { Mode::Calls },
+                    mode: if *in_process {
+                        Mode::Tests
+                    } else {
+                        Mode::Calls
+                    },
                     timeout: self.timeout,
                     program: &job.program,
                     tests,

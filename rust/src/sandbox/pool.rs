@@ -66,7 +66,10 @@ impl SandboxConfig {
         ];
         for (name, value, low, high) in ranges {
             if value < low || value > high {
-                return Err((name, format!("must be between {low} and {high}, got {value}")));
+                return Err((
+                    name,
+                    format!("must be between {low} and {high}, got {value}"),
+                ));
             }
         }
         Ok(())
