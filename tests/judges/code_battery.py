@@ -297,8 +297,8 @@ FORGERY_CASES = [
         "math.fabs = lambda x: 0.0\noperator.eq = lambda a, b: True\n"
         "builtins.abs = lambda x: 0\ndef f(x):\n    return 0.0\n",
         ("fail",),
-        tests="import math\nassert math.isclose(f(1.0), 2.0)\nassert math.fabs(f(1.0) - 2.0) < 1e-9\n"
-        "assert abs(f(1.0) - 2.0) < 1e-9\n",
+        tests="import math\nassert math.isclose(f(1.0), 2.0)\n"
+        "assert math.fabs(f(1.0) - 2.0) < 1e-9\nassert abs(f(1.0) - 2.0) < 1e-9\n",
     ),
     Case(
         # Reads the expected value out of the calling test's bytecode.
