@@ -234,6 +234,30 @@ CASES = [
     ),
 ]
 
+# Issue 16: what a program can see of the host's filesystem (levels full and userns).
+FILESYSTEM_CASES = [
+    Case(
+        # Every readable regular file outside the system directories and the interpreter's own.
+        "enumerate_the_filesystem",
+        "import os, sys\nallowed = ('/usr', '/bin', '/sbin', '/lib', '/etc', '/dev', '/proc', "
+        "'/tmp', sys.base_prefix, sys.prefix)\nseen = []\nfor top in os.listdir('/'):\n"
+        "    for root, dirs, files in os.walk('/' + top):\n"
+        "        if root.startswith(allowed):\n            dirs[:] = []\n            continue\n"
+        "        for name in files:\n            p = os.path.join(root, name)\n"
+        "            if os.path.isfile(p) and os.access(p, os.R_OK):\n"
+        "                seen.append(p)\nprint('VISIBLE', len(seen), seen[:20])\n" + GOOD,
+        ("pass",),
+    ),
+    Case(
+        # The caller's data: a file next to the tests (the checkout), one in a host temp dir.
+        "read_the_callers_data_files",
+        "for p in {data_files!r}:\n    try:\n        print(open(p).read())\n"
+        "    except OSError as e:\n        print('blocked', type(e).__name__)\n" + GOOD,
+        ("pass",),
+    ),
+]
+
+
 # Issue 18: wrong programs (f(x) = 0 or no real f) that fooled the in-process harness. In safe
 # mode (the default) the tests and the verdict live in another process, so each must fail.
 FORGERY_CASES = [
@@ -371,6 +395,16 @@ def make_context() -> Iterator[dict[str, Any]]:
         os.chmod(unix_path, 0o777)
         unix.listen(8)
         unix.settimeout(0.2)
+        data_files = []
+        for directory in (os.path.dirname(os.path.abspath(__file__)), host_dir):
+            path = os.path.join(directory, f".{marker}.data")
+            try:
+                with open(path, "w") as fh:
+                    fh.write(f"gold answers {marker}-data")
+            except OSError:
+                continue  # as `nobody`, the checkout is not writable
+            os.chmod(path, 0o644)
+            data_files.append(path)
         write_dirs = [
             "/tmp",
             "/var/tmp",
@@ -388,6 +422,7 @@ def make_context() -> Iterator[dict[str, Any]]:
             "host_pid": os.getpid(),
             "write_dirs": [d for d in write_dirs if os.path.isdir(d)],
             "secret": f"cgpo-secret-{uuid.uuid4().hex}",
+            "data_files": data_files,
             "_sockets": (tcp, udp, unix),
         }
         old = os.environ.get("CGPO_BATTERY_SECRET")
@@ -401,6 +436,8 @@ def make_context() -> Iterator[dict[str, Any]]:
                 os.environ["CGPO_BATTERY_SECRET"] = old
             for s in (tcp, udp, unix):
                 s.close()
+            for path in data_files:
+                os.unlink(path)
 
 
 def render(case: Case, ctx: dict[str, Any]) -> str:
@@ -432,6 +469,10 @@ def breaches(case: Case, ctx: dict[str, Any], stdout: str) -> list[str]:
         found.append("read the host's secret environment variable")
     if "root:" in stdout:
         found.append("read /etc/shadow")
+    if f"{ctx['marker']}-data" in stdout:
+        found.append("read the caller's data files")
+    if "VISIBLE" in stdout and not stdout.split("VISIBLE", 1)[1].startswith(" 0 "):
+        found.append(f"saw host files: {stdout.split('VISIBLE', 1)[1][:300]}")
     found.extend(
         f"left process {pid} running: {_cmdline(str(pid))[:80]!r} {_state(str(pid))}"
         for pid in leftover_processes(ctx["marker"])

@@ -12,7 +12,14 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from code_battery import CASES, FORGERY_CASES, make_context, run_case, zygote_processes
+from code_battery import (
+    CASES,
+    FILESYSTEM_CASES,
+    FORGERY_CASES,
+    make_context,
+    run_case,
+    zygote_processes,
+)
 
 from cgpo.judges import CodeJudge
 
@@ -26,7 +33,7 @@ def main() -> None:
         report["isolation"] = judge.isolation
         report["run_memory_cap"] = judge.run_memory_cap
         mine = set()
-        for case in CASES + FORGERY_CASES:
+        for case in CASES + FILESYSTEM_CASES + FORGERY_CASES:
             status, detail, found = run_case(judge, case, ctx)
             mine |= set(zygote_processes(os.getuid()))
             if status not in case.expected:

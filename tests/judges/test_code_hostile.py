@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from code_battery import (
     CASES,
+    FILESYSTEM_CASES,
     FORGERY_CASES,
     Case,
     breaches,
@@ -47,7 +48,10 @@ def judge(ctx: dict[str, Any]) -> Iterator[CodeJudge]:
         yield j
 
 
-@pytest.mark.parametrize("case", CASES + FORGERY_CASES, ids=[c.name for c in CASES + FORGERY_CASES])
+ALL_CASES = CASES + FILESYSTEM_CASES + FORGERY_CASES
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None:
     result = judge.explain([Sample("", render(case, ctx), case.metadata())])[0]
     stdout = result.details["stdout"]
@@ -76,7 +80,7 @@ def test_battery_as_one_parallel_batch(
     judge: CodeJudge, ctx: dict[str, Any], test_mode: str
 ) -> None:
     # In-process mode is not safe from the forgeries (docs/code.md): only the classic battery.
-    cases = CASES + FORGERY_CASES if test_mode == "safe" else CASES
+    cases = ALL_CASES if test_mode == "safe" else CASES + FILESYSTEM_CASES
     samples = [Sample("", render(c, ctx), {**c.metadata(), "test_mode": test_mode}) for c in cases]
     results = judge.explain(samples)
     wrong = [
