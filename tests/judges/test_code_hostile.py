@@ -20,6 +20,7 @@ from code_battery import (
     CASES,
     FILESYSTEM_CASES,
     FORGERY_CASES,
+    TESTS,
     Case,
     breaches,
     make_context,
@@ -207,3 +208,69 @@ def test_the_task_cap_counts_threads_and_processes_of_the_run(capped: CodeJudge)
     result = capped.explain([Sample("", program, {"tests": "assert f(1) == 2"})])[0]
     assert result.reason == "pass", result.details
     assert 0 < int(result.details["stdout"]) < 64  # max_processes
+
+
+def test_four_threads_on_one_judge_get_their_own_results(judge: CodeJudge) -> None:
+    # Each thread judges programs that return its own numbers, half of them wrong: a lost,
+    # duplicated or crossed result shows as a wrong verdict at its position.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch(t: int) -> list[Verdict]:
+        samples = []
+        for k in range(40):
+            value = t * 1000 + k
+            returned = value if k % 2 == 0 else value + 1
+            samples.append(
+                Sample(
+                    "", f"def f():\n    return {returned}\n", {"tests": f"assert f() == {value}"}
+                )
+            )
+        return judge.judge(samples)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(batch, range(4)))
+    expected = [Verdict.SATISFIED if k % 2 == 0 else Verdict.VIOLATED for k in range(40)]
+    assert results == [expected] * 4
+
+
+def test_a_worker_killed_mid_batch_costs_only_its_job() -> None:
+    import signal
+    import threading
+    import time
+
+    slow = Sample(
+        "", "import time\ntime.sleep(0.4)\ndef f(x):\n    return x + 1\n", {"tests": TESTS}
+    )
+    with CodeJudge(timeout_s=5.0, workers=2) as j:
+        assert j.judge([slow, slow]) == [Verdict.SATISFIED] * 2  # both workers started
+        zygotes = [p for p in zygote_processes() if _is_zygote_of(p, set(zygote_processes()))]
+
+        def kill_one() -> None:
+            time.sleep(0.6)
+            os.kill(zygotes[0], signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_one)
+        killer.start()
+        results = j.explain([slow] * 12)
+        killer.join()
+        reasons = [r.reason for r in results]
+        # The killed zygote is gone; the request it was serving is retried once on a fresh one
+        # (the pool retries a job whose worker died before replying), so nothing is lost.
+        assert not os.path.exists(f"/proc/{zygotes[0]}/cmdline") or zygotes[0] not in set(
+            zygote_processes()
+        )
+        assert len(results) == 12
+        assert reasons.count("sandbox_error") <= 1, reasons
+        assert reasons.count("pass") == len(reasons) - reasons.count("sandbox_error")
+        assert all("worker" in r.details["detail"] for r in results if r.reason == "sandbox_error")
+        assert j.judge([slow] * 4) == [Verdict.SATISFIED] * 4
+
+
+def _is_zygote_of(pid: int, family: set[int]) -> bool:
+    """A zygote (its parent is no zygote-signature process), not one of its jobs."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return False
+    return parent not in family
