@@ -6,9 +6,13 @@
 //! - [`isolate`]: each zygote is PID 1 of its own PID/network/mount/IPC/UTS namespaces (inside a
 //!   user namespace when not root) with a read-only root, a private tmpfs /tmp and a seccomp
 //!   filter; after every job it kills everything left in its namespace.
+//! - [`cgroup`]: a cgroup per worker that every process of a job joins: the run's total memory
+//!   and task count are capped, where the kernel and privileges allow.
 //! - zygote.py: per job, the child takes its own session, rlimits (CPU, address space, file
-//!   size, open files, processes, no core), an unprivileged uid, a private directory, then runs
-//!   the program and the tests and reports through a pipe with a per-run nonce.
+//!   size, open files, processes, no core), an unprivileged uid, a private directory. In safe
+//!   mode (the default) the program and the tests run in two such processes, the tests calling
+//!   the program's functions over a pipe with plain data; in-process mode runs both in one.
+//!   The tests' side reports through a pipe with a per-run nonce.
 //! - [`program`]: which part of a completion is the program; the stdout comparison rule.
 
 pub mod cgroup;
