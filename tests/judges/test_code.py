@@ -126,16 +126,38 @@ def test_stats_and_batch_order(judge: CodeJudge) -> None:
     assert (judge.stats.satisfied, judge.stats.violated) == (20, 10)
 
 
+def own_job_cgroups() -> list[str]:
+    """The job cgroups of this process's judges (rust/src/sandbox/cgroup.rs names them)."""
+    found = []
+    with open("/proc/self/cgroup") as fh:
+        paths = [line.strip().split(":", 2)[2] for line in fh]
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"):
+        for path in paths:
+            directory = os.path.join(root, path.lstrip("/"))
+            if os.path.isdir(directory):
+                prefix = f"cgpo-{os.getpid()}-"
+                found += [
+                    os.path.join(directory, n)
+                    for n in os.listdir(directory)
+                    if n.startswith(prefix)
+                ]
+    return found
+
+
 def test_close_restarts_and_leaves_no_worker(judge: CodeJudge) -> None:
     from code_battery import zygote_processes
 
     others = set(zygote_processes())
+    cgroups_before = set(own_job_cgroups())
     j = CodeJudge(timeout_s=2.0, workers=2)
     assert j.judge([Sample("", GOOD, {"tests": TESTS})] * 4) == [Verdict.SATISFIED] * 4
     mine = set(zygote_processes()) - others
     assert len(mine) == 2
+    if j.run_memory_cap is not None:
+        assert len(set(own_job_cgroups()) - cgroups_before) >= 2
     j.close()
     assert not (set(zygote_processes()) & mine)
+    assert set(own_job_cgroups()) <= cgroups_before
     assert j.judge([Sample("", GOOD, {"tests": TESTS})]) == [Verdict.SATISFIED]
     started = set(zygote_processes()) - others
     assert started
@@ -360,3 +382,32 @@ def test_surrogates_and_nul_bytes_cost_one_sample(judge: CodeJudge) -> None:
         InvalidInputError, match=r"sample 0: metadata\['io_tests'\]\[0\]\['output'\]"
     ):
         judge.judge([Sample("", GOOD, {"io_tests": [{"input": "", "output": "\ud800"}]})])
+
+
+def test_ten_megabyte_inputs(judge: CodeJudge) -> None:
+    big = "x" * (10 << 20)
+    results = judge.explain(
+        [
+            Sample("", GOOD + "# " + big + "\n", {"tests": TESTS}),
+            Sample("", GOOD, {"tests": TESTS + "# " + big + "\n"}),
+            Sample(
+                "",
+                "import sys\nprint(len(sys.stdin.read()))\n",
+                {"io_tests": [{"input": big, "output": str(len(big))}]},
+            ),
+            Sample(
+                "", "def f():\n    return 'x' * (10 << 20)\n", {"tests": f"assert f() == {big!r}"}
+            ),
+        ]
+    )
+    assert [r.reason for r in results] == ["pass"] * 4, [r.details["detail"] for r in results]
+
+
+@pytest.mark.slow
+def test_ten_thousand_samples_in_one_call(judge: CodeJudge) -> None:
+    samples = [
+        Sample("", f"def f():\n    return {i if i % 3 else -1}\n", {"tests": f"assert f() == {i}"})
+        for i in range(10_000)
+    ]
+    verdicts = judge.judge(samples)
+    assert verdicts == [Verdict.SATISFIED if i % 3 else Verdict.VIOLATED for i in range(10_000)]
