@@ -343,6 +343,14 @@ FORGERY_CASES = [
         tests="expected = 2\nassert f(1) == expected\n",
     ),
     Case(
+        # Module-level functions named like the builtins the tests call.
+        "shadow_the_builtins_the_tests_use",
+        "def abs(x):\n    return 0\ndef round(x, n=0):\n    return 2.0\n"
+        "def f(x):\n    return 0.0\n",
+        ("fail",),
+        tests="assert abs(f(1.0) - 2.0) < 1e-9\nassert round(f(1.0), 3) == 2.0\n",
+    ),
+    Case(
         "always_equal_through_check_candidate",
         "class E:\n    __eq__ = lambda s, o: True\ndef inc(x):\n    return E()\n",
         ("runtime_error",),

@@ -411,3 +411,15 @@ def test_ten_thousand_samples_in_one_call(judge: CodeJudge) -> None:
     ]
     verdicts = judge.judge(samples)
     assert verdicts == [Verdict.SATISFIED if i % 3 else Verdict.VIOLATED for i in range(10_000)]
+
+
+def test_safe_mode_keeps_the_tests_builtins_and_modules(judge: CodeJudge) -> None:
+    # A program's `abs`/`len` does not replace the builtins the tests call; a module the
+    # program imported is the tests' own copy; big module-level data is not copied.
+    shadow = "def abs(x):\n    return 0\ndef len(x):\n    return 3\ndef f(x):\n    return 0.0\n"
+    tests = "assert abs(f(1.0) - 2.0) < 1e-9\n"
+    assert run(judge, shadow, tests=tests)[0] == "fail"
+    uses_import = "import math\nTABLE = list(range(10**6))\ndef f(x):\n    return math.sqrt(x)\n"
+    assert run(judge, uses_import, tests="assert math.isclose(f(4.0), 2.0)\n")[0] == "pass"
+    status, d = run(judge, uses_import, tests="assert len(TABLE) == 10**6\n")
+    assert (status, d["detail"]) == ("runtime_error", "NameError: name 'TABLE' is not defined")

@@ -628,6 +628,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
 # module, a frame) ever exists in the process that computes the verdict.
 
 _MESSAGE_CAP = 64 << 20  # bytes of one message; a larger return value is an error
+_DATA_CAP = 1 << 20  # bytes of the program's module-level data copied to the tests
 _NESTING_CAP = 500
 
 
@@ -804,16 +805,22 @@ def _serve_calls(source, calls, answers):
         _send(answers, failure)
         os._exit(0)
     names = {}
+    data_left = _DATA_CAP
     for name, value in list(namespace.items()):
         if name.startswith("__"):
             continue
-        if callable(value):
+        if isinstance(value, type(sys)):
+            names[name] = ["module", getattr(value, "__name__", "")]
+        elif callable(value):
             names[name] = None
         else:
             try:
-                names[name] = [_to_plain(value)]
-            except (_NotPlain, RecursionError):
-                pass  # a module, a class instance: the tests cannot use it in safe mode
+                plain = _to_plain(value)
+                data_left -= len(json.dumps(plain))
+            except (_NotPlain, RecursionError, ValueError):
+                continue  # a class instance: the tests cannot use it in safe mode
+            if data_left >= 0:
+                names[name] = [plain]
     _send(answers, ["ready", names])
     while True:
         request = _recv(calls)
@@ -946,8 +953,18 @@ def _run_tests(tests, entry, answers, calls, rep, nonce):
         for name, value in ready[1].items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise ValueError(f"bad name {name!r}")
-            namespace[name] = _remote(name, calls, answers) if value is None else _from_plain(
-                value[0])
+            if hasattr(builtins, name) and name != entry:
+                # A program's `abs` or `len` must not replace the builtin the tests call.
+                continue
+            if value is None:
+                namespace[name] = _remote(name, calls, answers)
+            elif len(value) == 2 and value[0] == "module":
+                # The tests' own copy of a module the program imported (only one already
+                # loaded here: the program picks no module to import into this process).
+                if value[1] in sys.modules:
+                    namespace[name] = sys.modules[value[1]]
+            else:
+                namespace[name] = _from_plain(value[0])
     except (ValueError, TypeError, IndexError, KeyError, RecursionError) as e:
         report("runtime_error", f"the program's process broke the protocol: {e}")
     test_lines = tests.splitlines()
