@@ -351,6 +351,13 @@ FORGERY_CASES = [
         tests="assert abs(f(1.0) - 2.0) < 1e-9\nassert round(f(1.0), 3) == 2.0\n",
     ),
     Case(
+        # StopIteration from the function ends the tests' map() early: all() holds vacuously.
+        "stop_iteration_ends_the_tests_loop",
+        "def f(x):\n    raise StopIteration\n",
+        ("runtime_error",),
+        tests="assert all(map(lambda x: f(x) == x + 1, [1, 2, 3]))\n",
+    ),
+    Case(
         "always_equal_through_check_candidate",
         "class E:\n    __eq__ = lambda s, o: True\ndef inc(x):\n    return E()\n",
         ("runtime_error",),

@@ -869,7 +869,11 @@ def _program_exception(name, message):
     fresh Exception subclass of that name; never anything of the program's own."""
     found = getattr(builtins, name, None)
     if isinstance(found, type) and issubclass(found, BaseException):
-        if not issubclass(found, Exception):  # SystemExit, KeyboardInterrupt, ...
+        # SystemExit, KeyboardInterrupt, ...; and StopIteration, which would silently end a
+        # `map`/`all` loop of the tests (`all(map(check_one, cases))` would hold vacuously).
+        if not issubclass(found, Exception) or issubclass(
+            found, (StopIteration, StopAsyncIteration)
+        ):
             return _ProgramEnded("runtime_error", f"the program raised {name}({message!r})")
         try:
             return found(message)
