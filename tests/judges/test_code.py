@@ -423,3 +423,16 @@ def test_safe_mode_keeps_the_tests_builtins_and_modules(judge: CodeJudge) -> Non
     assert run(judge, uses_import, tests="assert math.isclose(f(4.0), 2.0)\n")[0] == "pass"
     status, d = run(judge, uses_import, tests="assert len(TABLE) == 10**6\n")
     assert (status, d["detail"]) == ("runtime_error", "NameError: name 'TABLE' is not defined")
+
+
+def test_safe_mode_gives_in_place_changes_back(judge: CodeJudge) -> None:
+    program = (
+        "def sort_in_place(a):\n    a.sort()\n"
+        "def add_key(d, k):\n    d[k] = len(d)\n    return d[k]\n"
+    )
+    tests = (
+        "xs = [3, 1, 2]\nassert sort_in_place(xs) is None\nassert xs == [1, 2, 3]\n"
+        "d = {'a': 0}\nassert add_key(d, 'b') == 1\nassert d == {'a': 0, 'b': 1}\n"
+    )
+    status, d = run(judge, program, tests=tests)
+    assert status == "pass", d["detail"]

@@ -838,6 +838,9 @@ def _serve_calls(source, calls, answers):
         else:
             try:
                 answer = ["ok", _to_plain(value)]
+                if any(type(a) in _MUTABLE for a in args):
+                    # In-place changes to list/dict/set arguments go back to the tests' objects.
+                    answer.append([_to_plain(a) if type(a) in _MUTABLE else None for a in args])
             except (_NotPlain, RecursionError) as e:
                 answer = ["not_plain", str(e)]
         _flush_streams()
@@ -902,6 +905,8 @@ def _remote(name, calls, answers):
         try:
             kind = answer[0]
             if kind == "ok":
+                if len(answer) > 2:
+                    _update_in_place(args, answer[2])
                 return _from_plain(answer[1])
             if kind == "raise":
                 error = _program_exception(str(answer[1]), str(answer[2]))
@@ -920,6 +925,27 @@ def _remote(name, calls, answers):
 
     call.__name__ = call.__qualname__ = name
     return call
+
+
+_MUTABLE = (list, dict, set)
+
+
+def _update_in_place(args, changed):
+    """Gives the tests' list/dict/set arguments the contents the call left in its copies (plain
+    data), as if the function had run on the tests' own objects."""
+    if type(changed) is not list or len(changed) != len(args):
+        raise ValueError("malformed argument update")
+    for original, new in zip(args, changed):
+        if type(original) not in _MUTABLE or new is None:
+            continue
+        value = _from_plain(new)
+        if type(value) is not type(original) or value == original:
+            continue
+        if type(original) is list:
+            original[:] = value
+        else:
+            original.clear()
+            original.update(value)
 
 
 def _send_raw(fd, data):
