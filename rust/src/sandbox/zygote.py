@@ -708,7 +708,10 @@ def _from_plain(value):
 
 
 def _send(fd, message):
-    data = json.dumps(message, separators=(",", ":")).encode()
+    _send_raw(fd, json.dumps(message, separators=(",", ":")).encode())
+
+
+def _send_raw(fd, data):
     data = struct.pack("<I", len(data)) + data
     while data:
         data = data[os.write(fd, data):]
@@ -891,7 +894,7 @@ def _remote(name, calls, answers):
 
     def call(*args, **kwargs):
         try:
-            request = json.dumps([name, _to_plain(args), _to_plain(kwargs)])
+            request = json.dumps([name, _to_plain(args), _to_plain(kwargs)], separators=(",", ":"))
         except (_NotPlain, RecursionError, ValueError) as e:
             raise _TestsNotPlain(f"the tests pass {e} to `{name}`") from None
         data = request.encode()
@@ -946,12 +949,6 @@ def _update_in_place(args, changed):
         else:
             original.clear()
             original.update(value)
-
-
-def _send_raw(fd, data):
-    data = struct.pack("<I", len(data)) + data
-    while data:
-        data = data[os.write(fd, data):]
 
 
 def _run_tests(tests, entry, answers, calls, rep, nonce):
