@@ -170,7 +170,11 @@ impl Zygote {
         } else {
             // Tasks: the job's processes and threads plus the tests' process.
             JobCgroup::create(
-                &format!("cgpo-{}-{uid_base}-w{slot}", std::process::id()),
+                &format!(
+                    "cgpo-{}-{uid_base}-w{slot}-{:x}",
+                    std::process::id(),
+                    unique_suffix() % (1 << 32)
+                ),
                 cfg.memory_mb << 20,
                 cfg.max_processes + 1,
             )
