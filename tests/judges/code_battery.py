@@ -34,6 +34,15 @@ class Case:
     tests: str = TESTS
     #: Run FOLLOWUP next on the same worker: it must pass and find nothing this case planted.
     followup: bool = False
+    entry_point: str | None = None
+    #: Statuses in in-process mode (test_mode="inprocess"), where they differ from safe mode.
+    inprocess: tuple[str, ...] | None = None
+
+    def metadata(self) -> dict[str, Any]:
+        meta: dict[str, Any] = {"tests": self.tests}
+        if self.entry_point is not None:
+            meta["entry_point"] = self.entry_point
+        return meta
 
 
 CASES = [
@@ -113,10 +122,13 @@ CASES = [
         ("pass",),
     ),
     Case(
+        # At level userns the tests' process has the program's uid, so kill(-1) ends it too:
+        # the run fails (never passes without its tests).
         "kill_parent_and_everyone",
         "import os, signal\nfor pid in (os.getppid(), 1, -1):\n    try:\n"
         "        os.kill(pid, signal.SIGKILL)\n    except OSError:\n        pass\n" + GOOD,
-        ("pass",),
+        ("pass", "runtime_error"),
+        inprocess=("pass",),
     ),
     Case(
         "kill_own_process_group",
@@ -148,9 +160,11 @@ CASES = [
         ("runtime_error",),
     ),
     Case(
+        # Safe mode: a tracer in the program's process sees no test; in-process it is refused.
         "tamper_with_tracing",
         "import sys\nsys.settrace(lambda *a: None)\n" + GOOD,
-        ("runtime_error",),
+        ("pass",),
+        inprocess=("runtime_error",),
     ),
     Case(
         "rebind_builtins_exec",
@@ -174,10 +188,13 @@ CASES = [
         ("fail",),
     ),
     Case(
+        # Safe mode: the thread cannot touch the verdict and dies with the run; in-process
+        # mode waits for every thread before a result counts.
         "leave_a_thread_running",
         "import threading, time\nthreading.Thread(target=time.sleep, args=(1000,), daemon=True)"
         ".start()\n" + GOOD,
-        ("timeout",),
+        ("pass",),
+        inprocess=("timeout",),
     ),
     Case(
         # User code runs off the main thread, where signal.signal raises: the signals are
@@ -217,6 +234,138 @@ CASES = [
     ),
 ]
 
+# Issue 16: what a program can see of the host's filesystem (levels full and userns).
+FILESYSTEM_CASES = [
+    Case(
+        # Every readable regular file outside the system directories and the interpreter's own.
+        "enumerate_the_filesystem",
+        "import os, sys\nallowed = ('/usr', '/bin', '/sbin', '/lib', '/etc', '/dev', '/proc', "
+        "'/tmp', sys.base_prefix, sys.prefix)\nseen = []\nfor top in os.listdir('/'):\n"
+        "    for root, dirs, files in os.walk('/' + top):\n"
+        "        if root.startswith(allowed):\n            dirs[:] = []\n            continue\n"
+        "        for name in files:\n            p = os.path.join(root, name)\n"
+        "            if os.path.isfile(p) and os.access(p, os.R_OK):\n"
+        "                seen.append(p)\nprint('VISIBLE', len(seen), seen[:20])\n" + GOOD,
+        ("pass",),
+    ),
+    Case(
+        # The caller's data: a file next to the tests (the checkout), one in a host temp dir.
+        "read_the_callers_data_files",
+        "for p in {data_files!r}:\n    try:\n        print(open(p).read())\n"
+        "    except OSError as e:\n        print('blocked', type(e).__name__)\n" + GOOD,
+        ("pass",),
+    ),
+]
+
+
+# Issue 18: wrong programs (f(x) = 0 or no real f) that fooled the in-process harness. In safe
+# mode (the default) the tests and the verdict live in another process, so each must fail.
+FORGERY_CASES = [
+    Case(
+        # stdout/stderr objects whose flush() the harness calls: the first raises an exception
+        # the program keeps (its traceback then holds the caller's frame), the second starts a
+        # thread that reads that frame's locals and writes `<nonce> pass` to the report pipe.
+        "forge_report_via_flush_and_thread",
+        "import os, sys, threading\n"
+        "def forge(exc):\n    tb = exc.__traceback__\n    while tb is not None:\n"
+        "        loc = tb.tb_frame.f_locals\n        if 'nonce' in loc and 'rep' in loc:\n"
+        "            os.write(loc['rep'], loc['nonce'] + b' pass\\n')\n        tb = tb.tb_next\n"
+        "class Flusher:\n    def __init__(self, real):\n        self.real, self.n = real, 0\n"
+        "        self.exc = RuntimeError('keep')\n"
+        "    def write(self, s):\n        return self.real.write(s)\n"
+        "    def flush(self):\n        self.n += 1\n        if self.n == 1:\n"
+        "            raise self.exc\n        if self.n == 2:\n"
+        "            t = threading.Thread(target=forge, args=(self.exc,))\n"
+        "            t.start()\n            t.join()\n"
+        "sys.stdout, sys.stderr = Flusher(sys.stdout), Flusher(sys.stderr)\n"
+        "def f(x):\n    return 0\n",
+        ("fail",),
+    ),
+    Case(
+        # A thread rewrites any result list it finds in the frames below the program (the
+        # in-process step runner's `box`) once the harness has filled it.
+        "rewrite_the_result_list_from_a_thread",
+        "import sys, threading, time\nfound = []\nfr = sys._getframe()\nwhile fr is not None:\n"
+        "    for v in list(fr.f_locals.values()):\n        if type(v) is list:\n"
+        "            found.append((v, fr.f_locals.get('steps', ())))\n    fr = fr.f_back\n"
+        "def tamper():\n    end = time.time() + 1\n    while time.time() < end:\n"
+        "        for box, steps in found:\n            if len(box) == 2:\n"
+        "                box[1] = (len(steps), None, None)\n        time.sleep(0.0005)\n"
+        "threading.Thread(target=tamper).start()\n"
+        "def f(x):\n    return 0\n",
+        ("fail", "timeout"),
+    ),
+    Case(
+        "always_equal_object",
+        "class E:\n    def __eq__(self, other):\n        return True\n"
+        "    def __ne__(self, other):\n        return False\n    __hash__ = None\n"
+        "def f(x):\n    return E()\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "always_equal_int_subclass",
+        "class I(int):\n    def __eq__(self, other):\n        return True\n"
+        "    __hash__ = int.__hash__\ndef f(x):\n    return I(0)\n",
+        ("runtime_error",),
+    ),
+    Case(
+        "always_equal_inside_a_container",
+        "class E:\n    __eq__ = lambda s, o: True\n    __class__ = int\n"
+        "def f(x):\n    return [E()]\n",
+        ("runtime_error",),
+        tests="assert f(1) == [2]\n",
+    ),
+    Case(
+        "patch_math_isclose_and_fabs",
+        "import math, operator, builtins\nmath.isclose = lambda *a, **k: True\n"
+        "math.fabs = lambda x: 0.0\noperator.eq = lambda a, b: True\n"
+        "builtins.abs = lambda x: 0\ndef f(x):\n    return 0.0\n",
+        ("fail",),
+        tests="import math\nassert math.isclose(f(1.0), 2.0)\n"
+        "assert math.fabs(f(1.0) - 2.0) < 1e-9\nassert abs(f(1.0) - 2.0) < 1e-9\n",
+    ),
+    Case(
+        # Reads the expected value out of the calling test's bytecode.
+        "read_the_expected_constant_from_the_caller",
+        "import sys, dis\ndef f(x):\n    fr = sys._getframe(1)\n"
+        "    for ins in dis.get_instructions(fr.f_code):\n"
+        "        if ins.offset > fr.f_lasti and ins.opname == 'LOAD_CONST':\n"
+        "            return ins.argval\n    return None\n",
+        ("fail",),
+    ),
+    Case(
+        "read_the_expected_value_from_the_callers_locals",
+        "import sys\ndef f(x):\n    fr = sys._getframe(1)\n    while fr is not None:\n"
+        "        for v in fr.f_locals.values():\n"
+        "            if type(v) is int and v == x + 1:\n                return v\n"
+        "        fr = fr.f_back\n    return None\n",
+        ("fail",),
+        tests="expected = 2\nassert f(1) == expected\n",
+    ),
+    Case(
+        # Module-level functions named like the builtins the tests call.
+        "shadow_the_builtins_the_tests_use",
+        "def abs(x):\n    return 0\ndef round(x, n=0):\n    return 2.0\n"
+        "def f(x):\n    return 0.0\n",
+        ("fail",),
+        tests="assert abs(f(1.0) - 2.0) < 1e-9\nassert round(f(1.0), 3) == 2.0\n",
+    ),
+    Case(
+        # StopIteration from the function ends the tests' map() early: all() holds vacuously.
+        "stop_iteration_ends_the_tests_loop",
+        "def f(x):\n    raise StopIteration\n",
+        ("runtime_error",),
+        tests="assert all(map(lambda x: f(x) == x + 1, [1, 2, 3]))\n",
+    ),
+    Case(
+        "always_equal_through_check_candidate",
+        "class E:\n    __eq__ = lambda s, o: True\ndef inc(x):\n    return E()\n",
+        ("runtime_error",),
+        tests="def check(candidate):\n    assert candidate(1) == 2\n",
+        entry_point="inc",
+    ),
+]
+
 
 FOLLOWUP = (
     "import os, sys\nfor root, dirs, files in os.walk('/tmp'):\n    if {probe!r} in files:\n"
@@ -229,7 +378,7 @@ def run_case(judge: Any, case: Case, ctx: dict[str, Any]) -> tuple[str, str, lis
     """Runs a case (and its follow-up); returns its status, detail and breaches."""
     from cgpo.judges import Sample
 
-    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    result = judge.explain([Sample("", render(case, ctx), case.metadata())])[0]
     found = breaches(case, ctx, result.details["stdout"])
     if case.followup:
         # One-sample calls always run on the first worker: the same zygote as the case.
@@ -261,6 +410,16 @@ def make_context() -> Iterator[dict[str, Any]]:
         os.chmod(unix_path, 0o777)
         unix.listen(8)
         unix.settimeout(0.2)
+        data_files = []
+        for directory in (os.path.dirname(os.path.abspath(__file__)), host_dir):
+            path = os.path.join(directory, f".{marker}.data")
+            try:
+                with open(path, "w") as fh:
+                    fh.write(f"gold answers {marker}-data")
+            except OSError:
+                continue  # as `nobody`, the checkout is not writable
+            os.chmod(path, 0o644)
+            data_files.append(path)
         write_dirs = [
             "/tmp",
             "/var/tmp",
@@ -278,6 +437,7 @@ def make_context() -> Iterator[dict[str, Any]]:
             "host_pid": os.getpid(),
             "write_dirs": [d for d in write_dirs if os.path.isdir(d)],
             "secret": f"cgpo-secret-{uuid.uuid4().hex}",
+            "data_files": data_files,
             "_sockets": (tcp, udp, unix),
         }
         old = os.environ.get("CGPO_BATTERY_SECRET")
@@ -291,6 +451,8 @@ def make_context() -> Iterator[dict[str, Any]]:
                 os.environ["CGPO_BATTERY_SECRET"] = old
             for s in (tcp, udp, unix):
                 s.close()
+            for path in data_files:
+                os.unlink(path)
 
 
 def render(case: Case, ctx: dict[str, Any]) -> str:
@@ -322,6 +484,10 @@ def breaches(case: Case, ctx: dict[str, Any], stdout: str) -> list[str]:
         found.append("read the host's secret environment variable")
     if "root:" in stdout:
         found.append("read /etc/shadow")
+    if f"{ctx['marker']}-data" in stdout:
+        found.append("read the caller's data files")
+    if "VISIBLE" in stdout and not stdout.split("VISIBLE", 1)[1].startswith(" 0 "):
+        found.append(f"saw host files: {stdout.split('VISIBLE', 1)[1][:300]}")
     found.extend(
         f"left process {pid} running: {_cmdline(str(pid))[:80]!r} {_state(str(pid))}"
         for pid in leftover_processes(ctx["marker"])

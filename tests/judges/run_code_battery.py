@@ -12,7 +12,14 @@ import sys
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from code_battery import CASES, make_context, run_case, zygote_processes
+from code_battery import (
+    CASES,
+    FILESYSTEM_CASES,
+    FORGERY_CASES,
+    make_context,
+    run_case,
+    zygote_processes,
+)
 
 from cgpo.judges import CodeJudge
 
@@ -24,8 +31,9 @@ def main() -> None:
             timeout_s=1.5, memory_mb=256, excerpt_chars=1 << 20, python=sys.executable
         )
         report["isolation"] = judge.isolation
+        report["run_memory_cap"] = judge.run_memory_cap
         mine = set()
-        for case in CASES:
+        for case in CASES + FILESYSTEM_CASES + FORGERY_CASES:
             status, detail, found = run_case(judge, case, ctx)
             mine |= set(zygote_processes(os.getuid()))
             if status not in case.expected:

@@ -126,16 +126,38 @@ def test_stats_and_batch_order(judge: CodeJudge) -> None:
     assert (judge.stats.satisfied, judge.stats.violated) == (20, 10)
 
 
+def own_job_cgroups() -> list[str]:
+    """The job cgroups of this process's judges (rust/src/sandbox/cgroup.rs names them)."""
+    found = []
+    with open("/proc/self/cgroup") as fh:
+        paths = [line.strip().split(":", 2)[2] for line in fh]
+    for root in ("/sys/fs/cgroup", "/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids"):
+        for path in paths:
+            directory = os.path.join(root, path.lstrip("/"))
+            if os.path.isdir(directory):
+                prefix = f"cgpo-{os.getpid()}-"
+                found += [
+                    os.path.join(directory, n)
+                    for n in os.listdir(directory)
+                    if n.startswith(prefix)
+                ]
+    return found
+
+
 def test_close_restarts_and_leaves_no_worker(judge: CodeJudge) -> None:
     from code_battery import zygote_processes
 
     others = set(zygote_processes())
+    cgroups_before = set(own_job_cgroups())
     j = CodeJudge(timeout_s=2.0, workers=2)
     assert j.judge([Sample("", GOOD, {"tests": TESTS})] * 4) == [Verdict.SATISFIED] * 4
     mine = set(zygote_processes()) - others
     assert len(mine) == 2
+    if j.run_memory_cap is not None:
+        assert len(set(own_job_cgroups()) - cgroups_before) >= 2
     j.close()
     assert not (set(zygote_processes()) & mine)
+    assert set(own_job_cgroups()) <= cgroups_before
     assert j.judge([Sample("", GOOD, {"tests": TESTS})]) == [Verdict.SATISFIED]
     started = set(zygote_processes()) - others
     assert started
@@ -251,3 +273,166 @@ def test_a_forked_child_gets_its_own_workers(judge: CodeJudge) -> None:
     assert answer == b"1"
     # The parent's workers were neither used nor stopped by the child.
     assert judge.judge([good, good]) == [Verdict.SATISFIED] * 2
+
+
+def test_safe_mode_passes_plain_data_both_ways(judge: CodeJudge) -> None:
+    program = (
+        "def echo(*args, **kwargs):\n    return args, kwargs\n"
+        "def values():\n    return (1, [2.5, -0.0], {3: 'x', (4, 5): None}, {6}, frozenset({7}),\n"
+        "            b'\\x00b', 1+2j, 10**5000, '\\ud800', True, float('inf'))\n"
+        "LIMIT = [1, 2]\n"
+    )
+    tests = (
+        "import math\n"
+        "assert echo(1, (2,), {3: {4}}, k=b'x') == ((1, (2,), {3: {4}}), {'k': b'x'})\n"
+        "v = values()\n"
+        "assert v == (1, [2.5, 0.0], {3: 'x', (4, 5): None}, {6}, frozenset({7}), b'\\x00b',"
+        " 1+2j, 10**5000, '\\ud800', True, math.inf)\n"
+        "assert type(v[0]) is int and type(v[9]) is bool and math.copysign(1, v[1][1]) == -1\n"
+        "assert math.isnan(echo(math.nan)[0][0])\n"
+        "assert LIMIT == [1, 2]\n"
+    )
+    status, d = run(judge, program, tests=tests)
+    assert status == "pass", d["detail"]
+
+
+def test_safe_mode_exceptions_of_the_program(judge: CodeJudge) -> None:
+    program = (
+        "class Bad(Exception):\n    pass\n"
+        "def f(x):\n    if x < 0:\n        raise ValueError('negative')\n"
+        "    if x == 0:\n        raise Bad('zero')\n    return x\n"
+    )
+    tests = (
+        "try:\n    f(-1)\n    raise AssertionError('no error')\nexcept ValueError as e:\n"
+        "    assert str(e) == 'negative'\n"
+        "try:\n    f(0)\nexcept Exception as e:\n    assert type(e).__name__ == 'Bad'\n"
+        "assert f(2) == 2\n"
+    )
+    assert run(judge, program, tests=tests)[0] == "pass"
+    status, d = run(judge, program, tests="f(0)\n")
+    assert (status, d["detail"]) == ("runtime_error", "Bad: zero")
+
+
+def test_safe_mode_rejects_what_is_not_plain_data(judge: CodeJudge) -> None:
+    gen = "def f(x):\n    yield x + 1\n"
+    status, d = run(judge, gen, tests="assert list(f(1)) == [2]\n")
+    assert status == "runtime_error" and "plain data" in d["detail"]
+    # The same tests run in-process when the sample asks for it.
+    assert run(judge, gen, tests="assert list(f(1)) == [2]\n", test_mode="inprocess")[0] == "pass"
+    # Tests that hand the program a callback cannot run in safe mode: the judge cannot decide.
+    status, d = run(judge, "def f(g):\n    return g(1)\n", tests="assert f(lambda x: x) == 1\n")
+    assert status == "sandbox_error" and "inprocess" in d["detail"]
+    with pytest.raises(InvalidInputError, match=r"sample 0: metadata\['test_mode'\]"):
+        judge.judge([Sample("", GOOD, {"tests": TESTS, "test_mode": "unsafe"})])
+
+
+def test_program_objects_never_reach_the_tests(judge: CodeJudge) -> None:
+    # A forked child of the program, a value whose type is a subclass of a plain type, and a
+    # patched module in the program's process: none of it exists where the tests run.
+    assert run(judge, "import os\nos.fork()\n" + GOOD, tests=TESTS)[0] == "pass"
+    subclass = "class S(str):\n    __eq__ = lambda s, o: True\ndef f(x):\n    return S()\n"
+    assert run(judge, subclass, tests=TESTS)[0] == "runtime_error"
+    patch = "import math\nmath.isclose = lambda *a, **k: True\ndef f(x):\n    return 0.0\n"
+    assert run(judge, patch, tests="import math\nassert math.isclose(f(1.0), 2.0)\n")[0] == "fail"
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [
+        ("timeout_s", 1e20),
+        ("timeout_s", 1e19),
+        ("timeout_s", float("nan")),
+        ("timeout_s", 0),
+        ("memory_mb", 2**44),
+        ("max_file_mb", 2**44),
+        ("capture_bytes", 2**40),
+        ("max_processes", 2**40),
+        ("workers", 10**6),
+        ("memory_mb", True),
+    ],
+)
+def test_settings_are_checked_at_construction(key: str, value: object) -> None:
+    with pytest.raises(InvalidInputError, match=key):
+        CodeJudge(**{key: value})  # type: ignore[arg-type]
+
+
+def test_surrogates_and_nul_bytes_cost_one_sample(judge: CodeJudge) -> None:
+    good = Sample("", GOOD, {"tests": TESTS})
+    results = judge.explain(
+        [
+            good,
+            Sample("", GOOD + "x = '\ud800'\n", {"tests": TESTS}),
+            Sample("", GOOD + "\x00", {"tests": TESTS}),
+            Sample("", GOOD, {"tests": TESTS + "\x00"}),
+            Sample("", "print(input())", {"io_tests": [{"input": "a\x00b", "output": "a\x00b"}]}),
+            good,
+        ]
+    )
+    assert [r.reason for r in results] == [
+        "pass",
+        "syntax_error",
+        "syntax_error",
+        "sandbox_error",
+        "pass",
+        "pass",
+    ]
+    with pytest.raises(InvalidInputError, match=r"sample 1: metadata\['tests'\].*surrogate"):
+        judge.judge([good, Sample("", GOOD, {"tests": TESTS + "# \udcff\n"})])
+    with pytest.raises(
+        InvalidInputError, match=r"sample 0: metadata\['io_tests'\]\[0\]\['output'\]"
+    ):
+        judge.judge([Sample("", GOOD, {"io_tests": [{"input": "", "output": "\ud800"}]})])
+
+
+def test_ten_megabyte_inputs(judge: CodeJudge) -> None:
+    big = "x" * (10 << 20)
+    results = judge.explain(
+        [
+            Sample("", GOOD + "# " + big + "\n", {"tests": TESTS}),
+            Sample("", GOOD, {"tests": TESTS + "# " + big + "\n"}),
+            Sample(
+                "",
+                "import sys\nprint(len(sys.stdin.read()))\n",
+                {"io_tests": [{"input": big, "output": str(len(big))}]},
+            ),
+            Sample(
+                "", "def f():\n    return 'x' * (10 << 20)\n", {"tests": f"assert f() == {big!r}"}
+            ),
+        ]
+    )
+    assert [r.reason for r in results] == ["pass"] * 4, [r.details["detail"] for r in results]
+
+
+@pytest.mark.slow
+def test_ten_thousand_samples_in_one_call(judge: CodeJudge) -> None:
+    samples = [
+        Sample("", f"def f():\n    return {i if i % 3 else -1}\n", {"tests": f"assert f() == {i}"})
+        for i in range(10_000)
+    ]
+    verdicts = judge.judge(samples)
+    assert verdicts == [Verdict.SATISFIED if i % 3 else Verdict.VIOLATED for i in range(10_000)]
+
+
+def test_safe_mode_keeps_the_tests_builtins_and_modules(judge: CodeJudge) -> None:
+    # A program's `abs`/`len` does not replace the builtins the tests call; a module the
+    # program imported is the tests' own copy; big module-level data is not copied.
+    shadow = "def abs(x):\n    return 0\ndef len(x):\n    return 3\ndef f(x):\n    return 0.0\n"
+    tests = "assert abs(f(1.0) - 2.0) < 1e-9\n"
+    assert run(judge, shadow, tests=tests)[0] == "fail"
+    uses_import = "import math\nTABLE = list(range(10**6))\ndef f(x):\n    return math.sqrt(x)\n"
+    assert run(judge, uses_import, tests="assert math.isclose(f(4.0), 2.0)\n")[0] == "pass"
+    status, d = run(judge, uses_import, tests="assert len(TABLE) == 10**6\n")
+    assert (status, d["detail"]) == ("runtime_error", "NameError: name 'TABLE' is not defined")
+
+
+def test_safe_mode_gives_in_place_changes_back(judge: CodeJudge) -> None:
+    program = (
+        "def sort_in_place(a):\n    a.sort()\n"
+        "def add_key(d, k):\n    d[k] = len(d)\n    return d[k]\n"
+    )
+    tests = (
+        "xs = [3, 1, 2]\nassert sort_in_place(xs) is None\nassert xs == [1, 2, 3]\n"
+        "d = {'a': 0}\nassert add_key(d, 'b') == 1\nassert d == {'a': 0, 'b': 1}\n"
+    )
+    status, d = run(judge, program, tests=tests)
+    assert status == "pass", d["detail"]

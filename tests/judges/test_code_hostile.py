@@ -18,6 +18,9 @@ from typing import Any
 import pytest
 from code_battery import (
     CASES,
+    FILESYSTEM_CASES,
+    FORGERY_CASES,
+    TESTS,
     Case,
     breaches,
     make_context,
@@ -46,9 +49,12 @@ def judge(ctx: dict[str, Any]) -> Iterator[CodeJudge]:
         yield j
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+ALL_CASES = CASES + FILESYSTEM_CASES + FORGERY_CASES
+
+
+@pytest.mark.parametrize("case", ALL_CASES, ids=[c.name for c in ALL_CASES])
 def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None:
-    result = judge.explain([Sample("", render(case, ctx), {"tests": case.tests})])[0]
+    result = judge.explain([Sample("", render(case, ctx), case.metadata())])[0]
     stdout = result.details["stdout"]
     assert result.reason in case.expected, (result.reason, result.details["detail"])
     assert breaches(case, ctx, stdout) == []
@@ -70,18 +76,23 @@ def test_hostile_case(judge: CodeJudge, ctx: dict[str, Any], case: Case) -> None
 
 
 @pytest.mark.slow
-def test_battery_as_one_parallel_batch(judge: CodeJudge, ctx: dict[str, Any]) -> None:
-    samples = [Sample("", render(c, ctx), {"tests": c.tests}) for c in CASES]
+@pytest.mark.parametrize("test_mode", ["safe", "inprocess"])
+def test_battery_as_one_parallel_batch(
+    judge: CodeJudge, ctx: dict[str, Any], test_mode: str
+) -> None:
+    # In-process mode is not safe from the forgeries (docs/code.md): only the classic battery.
+    cases = ALL_CASES if test_mode == "safe" else CASES + FILESYSTEM_CASES
+    samples = [Sample("", render(c, ctx), {**c.metadata(), "test_mode": test_mode}) for c in cases]
     results = judge.explain(samples)
     wrong = [
         (c.name, r.reason)
-        for c, r in zip(CASES, results, strict=True)
-        if r.reason not in c.expected
+        for c, r in zip(cases, results, strict=True)
+        if r.reason not in (c.inprocess or c.expected if test_mode == "inprocess" else c.expected)
     ]
     assert wrong == []
     assert [
         b
-        for c, r in zip(CASES, results, strict=True)
+        for c, r in zip(cases, results, strict=True)
         for b in breaches(c, ctx, r.details["stdout"])
     ] == []
 
@@ -126,3 +137,140 @@ def test_battery_unprivileged() -> None:
     assert report["breaches"] == []
     assert report["workers_seen"] > 0
     assert report["left_after_close"] == []
+
+
+MANY_PROCESSES = """import os, time
+kids = []
+for _ in range(4):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            x = b"\\x01" * (200 << 20)
+        except MemoryError:
+            os._exit(1)
+        time.sleep(30)
+        os._exit(0)
+    kids.append(pid)
+time.sleep(2.0)
+print("alive", sum(os.waitpid(p, os.WNOHANG) == (0, 0) for p in kids))
+def f(x):
+    return x + 1
+"""
+
+MEMFD_FILES = """import os
+fds = []
+for _ in range(60):
+    fd = os.memfd_create("x")
+    for _ in range(15):
+        os.write(fd, b"\\x01" * (1 << 20))
+        print("MiB", 1, flush=True)
+    fds.append(fd)
+def f(x):
+    return x + 1
+"""
+
+
+@pytest.fixture(scope="module")
+def capped() -> Iterator[CodeJudge]:
+    with CodeJudge(timeout_s=6.0, memory_mb=256, workers=1) as j:
+        if j.run_memory_cap is None:
+            pytest.skip("no writable cgroup hierarchy here: only per-process limits hold")
+        yield j
+
+
+def test_processes_of_one_run_share_the_memory_cap(capped: CodeJudge) -> None:
+    # 4 processes of 200 MiB each fit their per-process limit (256 MiB); together they must not
+    # exceed the run's 256 MiB: at most one of them can hold its memory.
+    result = capped.explain([Sample("", MANY_PROCESSES, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason in ("pass", "memory"), result.details
+    alive = int(result.details["stdout"].split()[-1]) if result.details["stdout"] else 0
+    assert alive <= 1
+
+
+def test_memfd_files_count_against_the_run_cap(capped: CodeJudge) -> None:
+    # 900 MiB of memfd files (RLIMIT_AS does not see them) end at the run's 256 MiB.
+    result = capped.explain([Sample("", MEMFD_FILES, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason == "memory", result.details
+    assert result.details["stdout"].count("MiB") < 256
+    # The worker is clean afterwards.
+    assert capped.judge(
+        [Sample("", "def f(x):\n    return x + 1\n", {"tests": "assert f(1) == 2"})]
+    ) == [Verdict.SATISFIED]
+
+
+def test_the_task_cap_counts_threads_and_processes_of_the_run(capped: CodeJudge) -> None:
+    program = (
+        "import threading, time\nn = 0\ntry:\n    for _ in range(1000):\n"
+        "        threading.Thread(target=time.sleep, args=(5,), daemon=True).start()\n"
+        "        n += 1\nexcept RuntimeError:\n    pass\nprint(n)\n"
+        "def f(x):\n    return x + 1\n"
+    )
+    result = capped.explain([Sample("", program, {"tests": "assert f(1) == 2"})])[0]
+    assert result.reason == "pass", result.details
+    assert 0 < int(result.details["stdout"]) < 64  # max_processes
+
+
+def test_four_threads_on_one_judge_get_their_own_results(judge: CodeJudge) -> None:
+    # Each thread judges programs that return its own numbers, half of them wrong: a lost,
+    # duplicated or crossed result shows as a wrong verdict at its position.
+    from concurrent.futures import ThreadPoolExecutor
+
+    def batch(t: int) -> list[Verdict]:
+        samples = []
+        for k in range(40):
+            value = t * 1000 + k
+            returned = value if k % 2 == 0 else value + 1
+            samples.append(
+                Sample(
+                    "", f"def f():\n    return {returned}\n", {"tests": f"assert f() == {value}"}
+                )
+            )
+        return judge.judge(samples)
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(batch, range(4)))
+    expected = [Verdict.SATISFIED if k % 2 == 0 else Verdict.VIOLATED for k in range(40)]
+    assert results == [expected] * 4
+
+
+def test_a_worker_killed_mid_batch_costs_only_its_job() -> None:
+    import signal
+    import threading
+    import time
+
+    slow = Sample(
+        "", "import time\ntime.sleep(0.4)\ndef f(x):\n    return x + 1\n", {"tests": TESTS}
+    )
+    with CodeJudge(timeout_s=5.0, workers=2) as j:
+        assert j.judge([slow, slow]) == [Verdict.SATISFIED] * 2  # both workers started
+        zygotes = [p for p in zygote_processes() if _is_zygote_of(p, set(zygote_processes()))]
+
+        def kill_one() -> None:
+            time.sleep(0.6)
+            os.kill(zygotes[0], signal.SIGKILL)
+
+        killer = threading.Thread(target=kill_one)
+        killer.start()
+        results = j.explain([slow] * 12)
+        killer.join()
+        reasons = [r.reason for r in results]
+        # The killed zygote is gone; the request it was serving is retried once on a fresh one
+        # (the pool retries a job whose worker died before replying), so nothing is lost.
+        assert not os.path.exists(f"/proc/{zygotes[0]}/cmdline") or zygotes[0] not in set(
+            zygote_processes()
+        )
+        assert len(results) == 12
+        assert reasons.count("sandbox_error") <= 1, reasons
+        assert reasons.count("pass") == len(reasons) - reasons.count("sandbox_error")
+        assert all("worker" in r.details["detail"] for r in results if r.reason == "sandbox_error")
+        assert j.judge([slow] * 4) == [Verdict.SATISFIED] * 4
+
+
+def _is_zygote_of(pid: int, family: set[int]) -> bool:
+    """A zygote (its parent is no zygote-signature process), not one of its jobs."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            parent = int(fh.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        return False
+    return parent not in family

@@ -171,7 +171,9 @@ class CodeJudge(BaseJudge):
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         out = []
         for i, s in enumerate(samples):
-            completion, tests, entry, io = job_of(i, s)
+            # The reference runs the tests in-process (docs/code.md: the two modes agree on
+            # honest programs and on the statuses the property tests generate).
+            completion, tests, entry, io, _ = job_of(i, s, "inprocess")
             status, detail, stdout, stderr, elapsed = self._judge_one(
                 extract_program(completion), tests, entry, io
             )

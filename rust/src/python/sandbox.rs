@@ -1,19 +1,20 @@
 //! Bindings of the code-execution sandbox (`cgpo.judges.CodeJudge` drives them).
 
-use std::time::Duration;
-
 use pyo3::prelude::*;
 
 use super::{guard, to_py_err};
 use crate::error::CoreError;
-use crate::sandbox::{program, CodeSandbox, Isolation, Job, SandboxConfig, Tests};
+use crate::sandbox::{
+    program, validate_timeout, CodeSandbox, Isolation, Job, SandboxConfig, Tests,
+};
 
-/// One job on the wire: (completion, tests, entry_point, io_tests).
+/// One job on the wire: (completion, tests, entry_point, io_tests, in_process).
 type JobTuple = (
     String,
     Option<String>,
     Option<String>,
     Option<Vec<(String, String)>>,
+    bool,
 );
 /// One result on the wire: (verdict, status, detail, stdout tail, stderr tail, seconds).
 type ExecTuple = (i8, String, String, String, String, f64);
@@ -54,9 +55,8 @@ impl PyCodeSandbox {
                 ))
             })?),
         };
-        if !(timeout_s.is_finite() && timeout_s > 0.0) {
-            return Err(to_py_err(CoreError::invalid("timeout_s", "must be > 0")));
-        }
+        let timeout = validate_timeout(timeout_s)
+            .map_err(|why| to_py_err(CoreError::invalid("timeout_s", why)))?;
         let cfg = SandboxConfig {
             python: python.into(),
             workers,
@@ -69,7 +69,9 @@ impl PyCodeSandbox {
             isolation,
             harness_thread,
         };
-        let timeout = Duration::from_secs_f64(timeout_s);
+        if let Err((name, why)) = cfg.validate() {
+            return Err(to_py_err(CoreError::invalid(name, why)));
+        }
         let inner = py.detach(|| {
             guard(|| {
                 CodeSandbox::new(cfg, timeout, excerpt_bytes)
@@ -90,20 +92,29 @@ impl PyCodeSandbox {
         self.inner.workers()
     }
 
+    /// "cgroup v2" or "cgroup v1" when each run's total memory and tasks are capped, else None.
+    #[getter]
+    fn run_memory_cap(&self) -> Option<&'static str> {
+        self.inner.cgroup().map(|c| c.name())
+    }
+
     /// Runs a batch of jobs (GIL released); one result tuple per job, in order.
     fn run(&self, py: Python<'_>, jobs: Vec<JobTuple>) -> Vec<ExecTuple> {
         let jobs: Vec<Job> = jobs
             .into_iter()
-            .map(|(completion, tests, entry_point, io_tests)| Job {
-                program: program::extract_program(&completion).to_string(),
-                tests: match io_tests {
-                    Some(cases) => Tests::Io(cases),
-                    None => Tests::Asserts {
-                        tests: tests.unwrap_or_default(),
-                        entry_point,
+            .map(
+                |(completion, tests, entry_point, io_tests, in_process)| Job {
+                    program: program::extract_program(&completion).to_string(),
+                    tests: match io_tests {
+                        Some(cases) => Tests::Io(cases),
+                        None => Tests::Asserts {
+                            tests: tests.unwrap_or_default(),
+                            entry_point,
+                            in_process,
+                        },
                     },
                 },
-            })
+            )
             .collect();
         let results = py.detach(|| self.inner.run_batch(&jobs));
         results

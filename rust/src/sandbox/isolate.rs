@@ -51,8 +51,37 @@ impl Isolation {
     }
 }
 
-/// Home directories hidden from jobs behind an empty tmpfs (host secrets live there).
-const HIDDEN_DIRS: [&str; 2] = ["/root", "/home"];
+/// The top-level directories jobs see (read-only): the system's programs, libraries and
+/// configuration, devices, and the private /proc and /tmp. Every other top-level directory
+/// (`/root`, `/home`, `/work`, `/data`, `/opt`, `/srv`, `/mnt`, `/var`, `/run`, `/sys`, ...) is
+/// hidden behind an empty tmpfs, and every top-level regular file behind `/dev/null`; the
+/// interpreter's own directories inside a hidden one are mounted back read-only.
+const VISIBLE_TOP: [&str; 11] = [
+    "usr", "bin", "sbin", "lib", "lib32", "lib64", "libx32", "etc", "dev", "proc", "tmp",
+];
+
+/// Top-level directories and regular files to hide (symbolic links are left: they resolve
+/// inside the tree, where their targets are hidden or visible on their own).
+fn hidden_top_level() -> (Vec<PathBuf>, Vec<PathBuf>) {
+    let mut dirs = Vec::new();
+    let mut files = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/") {
+        for entry in entries.flatten() {
+            let name = entry.file_name();
+            if VISIBLE_TOP.iter().any(|v| name.as_bytes() == v.as_bytes()) {
+                continue;
+            }
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(entry.path()),
+                Ok(t) if t.is_file() => files.push(entry.path()),
+                _ => {}
+            }
+        }
+    }
+    dirs.sort();
+    files.sort();
+    (dirs, files)
+}
 
 /// The interpreter binary behind `python` (a bare name, a virtualenv symlink or a launcher
 /// script such as a pyenv shim), and the directories it reads from (its prefix and `sys.path`),
@@ -101,6 +130,7 @@ pub struct Prepared {
     gid_map: CString,
     tmpfs_opts: CString,
     hide: Vec<CString>,
+    blank: Vec<CString>,
     keep: Vec<Keep>,
     filter: Vec<libc::sock_filter>,
 }
@@ -112,11 +142,12 @@ fn cstr(p: &Path) -> CString {
 impl Prepared {
     pub fn new(level: Isolation, tmpfs_mb: u64, interpreter_dirs: &[PathBuf]) -> Prepared {
         let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
-        let hide: Vec<&Path> = HIDDEN_DIRS
-            .iter()
-            .map(Path::new)
-            .filter(|p| p.is_dir())
-            .collect();
+        let (hidden_dirs, hidden_files) = if level == Isolation::Minimal {
+            (Vec::new(), Vec::new())
+        } else {
+            hidden_top_level()
+        };
+        let hide: Vec<&Path> = hidden_dirs.iter().map(PathBuf::as_path).collect();
         let mut keep_paths: Vec<&PathBuf> = interpreter_dirs
             .iter()
             .filter(|d| hide.iter().any(|h| d.starts_with(h) && d.as_path() != *h))
@@ -154,6 +185,7 @@ impl Prepared {
             tmpfs_opts: CString::new(format!("size={tmpfs_mb}m,nr_inodes=16384,mode=0755"))
                 .expect("no NUL"),
             hide: hide.into_iter().map(cstr).collect(),
+            blank: hidden_files.iter().map(|p| cstr(p)).collect(),
             keep,
             filter: seccomp_filter(),
         }
@@ -246,7 +278,8 @@ impl Prepared {
 }
 
 impl Prepared {
-    /// Covers the home directories with empty read-only tmpfs mounts, then mounts the
+    /// Covers the hidden top-level directories with empty read-only tmpfs mounts (and the
+    /// top-level files with `/dev/null`), then mounts the
     /// interpreter's directories back at their own paths (detached copies taken beforehand with
     /// open_tree, since the originals vanish under the tmpfs).
     unsafe fn mask_homes(&self) -> io::Result<()> {
@@ -269,6 +302,15 @@ impl Prepared {
                 c"tmpfs".as_ptr(),
                 libc::MS_NOSUID | libc::MS_NODEV,
                 c"size=1m,mode=0755".as_ptr().cast(),
+            ))?;
+        }
+        for file in &self.blank {
+            check(libc::mount(
+                c"/dev/null".as_ptr(),
+                file.as_ptr(),
+                std::ptr::null(),
+                libc::MS_BIND,
+                std::ptr::null(),
             ))?;
         }
         for (k, fd) in keep.iter().zip(fds.iter()) {

@@ -6,19 +6,25 @@
 //! - [`isolate`]: each zygote is PID 1 of its own PID/network/mount/IPC/UTS namespaces (inside a
 //!   user namespace when not root) with a read-only root, a private tmpfs /tmp and a seccomp
 //!   filter; after every job it kills everything left in its namespace.
+//! - [`cgroup`]: a cgroup per worker that every process of a job joins: the run's total memory
+//!   and task count are capped, where the kernel and privileges allow.
 //! - zygote.py: per job, the child takes its own session, rlimits (CPU, address space, file
-//!   size, open files, processes, no core), an unprivileged uid, a private directory, then runs
-//!   the program and the tests and reports through a pipe with a per-run nonce.
+//!   size, open files, processes, no core), an unprivileged uid, a private directory. In safe
+//!   mode (the default) the program and the tests run in two such processes, the tests calling
+//!   the program's functions over a pipe with plain data; in-process mode runs both in one.
+//!   The tests' side reports through a pipe with a per-run nonce.
 //! - [`program`]: which part of a completion is the program; the stdout comparison rule.
 
+pub mod cgroup;
 pub mod isolate;
 pub mod pool;
 pub mod program;
 
 use std::time::Duration;
 
+pub use cgroup::CgroupVersion;
 pub use isolate::Isolation;
-pub use pool::{Pool, Reply, Request, SandboxConfig};
+pub use pool::{validate_timeout, Mode, Pool, Reply, Request, SandboxConfig};
 
 use crate::batch::panic_message;
 use crate::verdict::Verdict;
@@ -26,11 +32,14 @@ use crate::verdict::Verdict;
 /// What a program is checked against.
 #[derive(Debug, Clone)]
 pub enum Tests {
-    /// Test code run after the program; with an entry point the tests define `check(candidate)`
-    /// and the harness calls `check(<entry_point>)`.
+    /// Test code; with an entry point the tests define `check(candidate)` and the harness
+    /// calls `check(<entry_point>)`. Safe mode (`in_process: false`): the tests run in a process
+    /// of their own and call the program's functions over a pipe with plain data; in-process
+    /// mode: they run after the program in its interpreter.
     Asserts {
         tests: String,
         entry_point: Option<String>,
+        in_process: bool,
     },
     /// stdin/stdout cases, each run in a fresh process; see [`program::outputs_match`].
     Io(Vec<(String, String)>),
@@ -100,6 +109,14 @@ pub struct CodeSandbox {
 
 impl CodeSandbox {
     pub fn new(cfg: SandboxConfig, timeout: Duration, excerpt: usize) -> std::io::Result<Self> {
+        if let Err((name, why)) = cfg.validate() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!("{name} {why}"),
+            ));
+        }
+        validate_timeout(timeout.as_secs_f64())
+            .map_err(|why| std::io::Error::new(std::io::ErrorKind::InvalidInput, why))?;
         Ok(CodeSandbox {
             pool: Pool::new(cfg)?,
             timeout,
@@ -113,6 +130,11 @@ impl CodeSandbox {
 
     pub fn workers(&self) -> usize {
         self.pool.workers()
+    }
+
+    /// The cgroup hierarchy capping each run's total memory and tasks (`None`: per process).
+    pub fn cgroup(&self) -> Option<CgroupVersion> {
+        self.pool.cgroup()
     }
 
     pub fn shutdown(&self) {
@@ -176,9 +198,17 @@ impl CodeSandbox {
 
     fn run_one(&self, slot: usize, job: &Job) -> Execution {
         self.pool.with_worker(slot, |run| match &job.tests {
-            Tests::Asserts { tests, entry_point } => {
+            Tests::Asserts {
+                tests,
+                entry_point,
+                in_process,
+            } => {
                 let reply = run(&Request {
-                    io_mode: false,
+                    mode: if *in_process {
+                        Mode::Tests
+                    } else {
+                        Mode::Calls
+                    },
                     timeout: self.timeout,
                     program: &job.program,
                     tests,
@@ -191,7 +221,7 @@ impl CodeSandbox {
                 let mut last = None;
                 for (k, (input, expected)) in cases.iter().enumerate() {
                     let reply = run(&Request {
-                        io_mode: true,
+                        mode: Mode::Io,
                         timeout: self.timeout,
                         program: &job.program,
                         tests: "",
@@ -261,6 +291,7 @@ mod tests {
             tests: Tests::Asserts {
                 tests: tests.into(),
                 entry_point: None,
+                in_process: false,
             },
         }
     }

@@ -9,6 +9,7 @@ use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use super::cgroup::{CgroupVersion, JobCgroup};
 use super::isolate::{Isolation, Prepared};
 
 const ZYGOTE_SOURCE: &str = include_str!("zygote.py");
@@ -16,11 +17,20 @@ const ZYGOTE_SOURCE: &str = include_str!("zygote.py");
 const BACKSTOP_GRACE: Duration = Duration::from_secs(10);
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(60);
 /// Jobs run as unprivileged uids from here up (level `full`): each pool takes a random block of
-/// [`UID_BLOCK`] uids and each worker one uid of it, so the per-uid process limit counts exactly
-/// one job's processes, also with several judges (or training processes) on one host.
+/// [`UID_BLOCK`] uids and each worker two of it (the program's and, in safe mode, the tests'),
+/// so the per-uid process limit counts exactly one job's processes, also with several judges
+/// (or training processes) on one host.
 const JOB_UID_BASE: u32 = 2_100_000_000;
-const UID_BLOCK: u32 = 64;
+const UID_BLOCK: u32 = 128;
 const UID_BLOCKS: u32 = 1_000_000;
+
+/// Largest accepted settings (beyond them the shifts to bytes and the kernel's limits break).
+pub const MAX_MEMORY_MB: u64 = 1 << 22;
+pub const MAX_TIMEOUT_S: f64 = 86_400.0;
+const MAX_COUNT: u64 = 1 << 22;
+const MAX_CAPTURE: u64 = 1 << 30;
+/// Descriptor numbers the cgroup files get in the zygote.
+const CGROUP_FD_BASE: i32 = 900;
 
 /// Limits applied to every execution.
 #[derive(Debug, Clone)]
@@ -42,10 +52,56 @@ pub struct SandboxConfig {
     pub harness_thread: bool,
 }
 
+impl SandboxConfig {
+    /// Checks every setting; the error names the first bad one and its accepted range.
+    pub fn validate(&self) -> Result<(), (&'static str, String)> {
+        let ranges: [(&'static str, u64, u64, u64); 7] = [
+            ("workers", self.workers as u64, 1, 4096),
+            ("memory_mb", self.memory_mb, 1, MAX_MEMORY_MB),
+            ("max_processes", self.max_processes, 1, MAX_COUNT),
+            ("max_file_mb", self.max_file_mb, 1, MAX_MEMORY_MB),
+            ("max_open_files", self.max_open_files, 16, 1 << 20),
+            ("capture_bytes", self.capture_bytes, 1, MAX_CAPTURE),
+            ("tmpfs_mb", self.tmpfs_mb, 1, MAX_MEMORY_MB),
+        ];
+        for (name, value, low, high) in ranges {
+            if value < low || value > high {
+                return Err((
+                    name,
+                    format!("must be between {low} and {high}, got {value}"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a per-execution wall-clock limit.
+pub fn validate_timeout(timeout_s: f64) -> Result<Duration, String> {
+    if timeout_s.is_finite() && timeout_s > 0.0 && timeout_s <= MAX_TIMEOUT_S {
+        Ok(Duration::from_secs_f64(timeout_s))
+    } else {
+        Err(format!(
+            "must be a number of seconds > 0 and <= {MAX_TIMEOUT_S} (one day), got {timeout_s}"
+        ))
+    }
+}
+
+/// What a job is, on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Safe mode: tests and program in two processes, calls as plain data.
+    Calls,
+    /// In-process mode: the tests run in the program's interpreter.
+    Tests,
+    /// stdin/stdout case.
+    Io,
+}
+
 /// One request to a zygote.
 #[derive(Debug, Clone)]
 pub struct Request<'a> {
-    pub io_mode: bool,
+    pub mode: Mode,
     pub timeout: Duration,
     pub program: &'a str,
     pub tests: &'a str,
@@ -75,6 +131,14 @@ impl Reply {
     }
 }
 
+/// Whether a zygote gets a job cgroup: the first one tries, the others follow its outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CgroupPolicy {
+    Try,
+    Required,
+    Off,
+}
+
 struct Zygote {
     child: Child,
     /// `None` once closed: the zygote exits on end of input.
@@ -82,6 +146,8 @@ struct Zygote {
     stdout: ChildStdout,
     /// Host directory holding job directories at level `minimal` (removed with the zygote).
     host_workroot: Option<PathBuf>,
+    /// Dropped after the zygote (fields drop after `Drop::drop`), once its jobs are gone.
+    cgroup: Option<JobCgroup>,
 }
 
 impl Zygote {
@@ -91,12 +157,47 @@ impl Zygote {
         slot: usize,
         dirs: &[PathBuf],
         uid_base: u32,
+        cgroup_policy: CgroupPolicy,
     ) -> io::Result<Zygote> {
-        let (uid, gid) = if level != Isolation::Userns && unsafe { libc::geteuid() } == 0 {
-            let uid = uid_base + (slot as u32 % UID_BLOCK);
-            (uid as i64, uid as i64)
+        let (uid, tests_uid) = if level != Isolation::Userns && unsafe { libc::geteuid() } == 0 {
+            let uid = uid_base + 2 * (slot as u32 % (UID_BLOCK / 2));
+            (uid as i64, uid as i64 + 1)
         } else {
             (-1, -1)
+        };
+        let cgroup = if cgroup_policy == CgroupPolicy::Off {
+            None
+        } else {
+            // Tasks: the job's processes and threads plus the tests' process.
+            JobCgroup::create(
+                &format!(
+                    "cgpo-{}-{uid_base}-w{slot}-{:x}",
+                    std::process::id(),
+                    unique_suffix() % (1 << 32)
+                ),
+                cfg.memory_mb << 20,
+                cfg.max_processes + 1,
+            )
+        };
+        if cgroup.is_none() && cgroup_policy == CgroupPolicy::Required {
+            return Err(io::Error::other(
+                "could not create the worker's cgroup (the pool's other workers have one)",
+            ));
+        }
+        let cgroup_fds: Vec<i32> = cgroup
+            .iter()
+            .flat_map(|c| c.procs.iter().chain(std::iter::once(&c.events)))
+            .map(|f| f.as_raw_fd())
+            .collect();
+        let procs_count = cgroup.as_ref().map_or(0, |c| c.procs.len());
+        let procs_arg = (0..procs_count)
+            .map(|k| (CGROUP_FD_BASE + k as i32).to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let events_arg = if cgroup.is_some() {
+            CGROUP_FD_BASE + procs_count as i32
+        } else {
+            -1
         };
         let host_workroot = if level == Isolation::Minimal {
             let dir = std::env::temp_dir().join(format!(
@@ -125,7 +226,10 @@ impl Zygote {
             .arg(format!("nofile={}", cfg.max_open_files))
             .arg(format!("capture={}", cfg.capture_bytes))
             .arg(format!("uid={uid}"))
-            .arg(format!("gid={gid}"))
+            .arg(format!("gid={uid}"))
+            .arg(format!("tests_uid={tests_uid}"))
+            .arg(format!("cgroup_procs={procs_arg}"))
+            .arg(format!("cgroup_events={events_arg}"))
             .arg(format!("workroot={workroot}"))
             .arg(format!("harness_thread={}", u8::from(cfg.harness_thread)))
             .arg(format!("slot={slot}"))
@@ -142,7 +246,15 @@ impl Zygote {
             });
         let prepared = Prepared::new(level, cfg.tmpfs_mb, dirs);
         unsafe {
-            cmd.pre_exec(move || prepared.enter());
+            cmd.pre_exec(move || {
+                // The cgroup files (opened close-on-exec) move to fixed numbers the zygote keeps.
+                for (k, fd) in cgroup_fds.iter().enumerate() {
+                    if libc::dup2(*fd, CGROUP_FD_BASE + k as i32) < 0 {
+                        return Err(io::Error::last_os_error());
+                    }
+                }
+                prepared.enter()
+            });
         }
         let spawned = cmd.spawn();
         let mut child = match spawned {
@@ -161,6 +273,7 @@ impl Zygote {
             stdin: Some(stdin),
             stdout,
             host_workroot,
+            cgroup,
         };
         match z.read_frame(Instant::now() + STARTUP_TIMEOUT) {
             Ok(fields) if fields.first().map(|f| f.as_slice()) == Some(b"ready") => Ok(z),
@@ -171,7 +284,11 @@ impl Zygote {
 
     fn request(&mut self, req: &Request<'_>) -> io::Result<Reply> {
         let timeout_ms = req.timeout.as_millis().to_string();
-        let mode: &[u8] = if req.io_mode { b"io" } else { b"tests" };
+        let mode: &[u8] = match req.mode {
+            Mode::Calls => b"calls",
+            Mode::Tests => b"tests",
+            Mode::Io => b"io",
+        };
         let fields: [&[u8]; 6] = [
             mode,
             timeout_ms.as_bytes(),
@@ -297,6 +414,8 @@ pub struct Pool {
     /// The interpreter's own directories (see [`super::isolate::probe_interpreter`]).
     dirs: Vec<PathBuf>,
     uid_base: u32,
+    /// The hierarchy capping each run's memory and tasks (`None`: per-process limits only).
+    cgroup: Option<CgroupVersion>,
     slots: Vec<Mutex<Option<Zygote>>>,
 }
 
@@ -315,8 +434,9 @@ impl Pool {
         };
         let mut errors = Vec::new();
         for level in levels {
-            match Zygote::spawn(&cfg, level, 0, &dirs, uid_base) {
+            match Zygote::spawn(&cfg, level, 0, &dirs, uid_base, CgroupPolicy::Try) {
                 Ok(z) => {
+                    let cgroup = z.cgroup.as_ref().map(|c| c.version);
                     let workers = cfg.workers.max(1);
                     let mut slots = Vec::with_capacity(workers);
                     slots.push(Mutex::new(Some(z)));
@@ -326,6 +446,7 @@ impl Pool {
                         level,
                         dirs,
                         uid_base,
+                        cgroup,
                         slots,
                     });
                 }
@@ -346,6 +467,11 @@ impl Pool {
         self.slots.len()
     }
 
+    /// The hierarchy that caps each run's total memory and tasks, if any.
+    pub fn cgroup(&self) -> Option<CgroupVersion> {
+        self.cgroup
+    }
+
     /// Runs `f` with worker `slot`'s zygote (started if needed). A zygote that fails a request
     /// (died, hung past the backstop, broke the protocol) is killed and restarted next time.
     pub fn with_worker<R>(
@@ -362,7 +488,19 @@ impl Pool {
             for attempt in 0..2 {
                 let fresh = guard.is_none();
                 if fresh {
-                    match Zygote::spawn(&self.cfg, self.level, slot, &self.dirs, self.uid_base) {
+                    let policy = if self.cgroup.is_some() {
+                        CgroupPolicy::Required
+                    } else {
+                        CgroupPolicy::Off
+                    };
+                    match Zygote::spawn(
+                        &self.cfg,
+                        self.level,
+                        slot,
+                        &self.dirs,
+                        self.uid_base,
+                        policy,
+                    ) {
                         Ok(z) => *guard = Some(z),
                         Err(e) => {
                             return Reply::sandbox_error(format!("worker failed to start: {e}"))

@@ -8,12 +8,17 @@
 #
 # Wire format on fd 0 (requests) and fd 1 (replies): a frame is a u32 field count followed by
 # that many (u32 length, bytes) fields, little endian.
-#   request: mode ("tests" | "io"), timeout_ms, program, tests, entry_point, stdin
+#   request: mode ("calls" | "tests" | "io"), timeout_ms, program, tests, entry_point, stdin
 #   reply:   status, detail, stdout, stderr, elapsed_us
+# Modes: "calls" (safe mode: the tests run in a process of their own and call the program's
+# functions in the program's process over a pipe, plain data only), "tests" (in-process mode:
+# the tests run after the program in its interpreter), "io" (stdin/stdout; Rust compares).
 # Statuses: pass, fail, ran (io mode: exited 0, Rust compares stdout), timeout, memory,
 # runtime_error, syntax_error, sandbox_error.
 import builtins
+import ctypes
 import gc
+import json
 import os
 import resource
 import select
@@ -42,17 +47,24 @@ NOFILE = int(_CFG["nofile"])
 CAPTURE = int(_CFG["capture"])
 UID = int(_CFG["uid"])  # -1: keep the current uid (user-namespace and fallback modes)
 GID = int(_CFG["gid"])
+# The tests' process of a safe-mode job runs as another uid than the program's (when UID >= 0),
+# so the program can neither signal nor inspect it.
+TESTS_UID = int(_CFG.get("tests_uid", "-1"))
+# Descriptors of the per-worker job cgroup (opened by Rust before the root went read-only):
+# `cgroup.procs` files a job's processes write "0" to (joining it), and the file whose
+# `oom_kill` counter says the kernel killed a process of the job for memory (-1: none).
+CGROUP_PROCS = [int(fd) for fd in _CFG.get("cgroup_procs", "").split(",") if fd]
+CGROUP_EVENTS = int(_CFG.get("cgroup_events", "-1"))
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_PR_SET_DUMPABLE = 4
 IS_INIT = os.getpid() == 1
 if not IS_INIT:
     # Fallback level (no PID namespace): become the reaper of the jobs' orphans, so a job's
     # double-forked or exited grandchildren are reparented here, killed and reaped after the job
     # instead of lingering under the host's init (where, as zombies, they would still count
     # against the job uid's RLIMIT_NPROC and make the next job's fork fail with EAGAIN).
-    import ctypes
-
     _PR_SET_CHILD_SUBREAPER = 36
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-    del ctypes
+    _LIBC.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 WORK_ROOT = _CFG["workroot"]
 # 1: user code runs on its own thread, out of reach of the harness's frames (the default);
 # 0: on the harness's thread (fewer thread switches; see docs/code.md for what that gives up).
@@ -112,30 +124,25 @@ def _children():
     return found
 
 
-def _kill_everything(pid):
-    """Kills the job and everything it started, then reaps it all.
+def _kill_everything(pids):
+    """Kills the job (its processes `pids`) and everything it started, then reaps it all.
 
     As PID 1 of its own namespace the zygote can reach every descendant with kill(-1), double
     forked daemons and setsid escapees included; a pending SIGKILL also aborts any fork in flight,
     so one pass cannot miss a fork bomb's newest child. Outside a PID namespace (fallback mode)
-    kill(-1) would hit the whole machine, so there only the job's process group is killed.
+    kill(-1) would hit the whole machine, so there only the job's process groups are killed.
     """
     pause = 0.0001
     while True:
-        try:
-            if IS_INIT:
-                os.kill(-1, signal.SIGKILL)
-            else:
-                os.killpg(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        targets = [-1] if IS_INIT else [-pid for pid in pids]
         if not IS_INIT:
-            # Orphans that left the job's process group (setsid daemons) are our children now.
-            for child in _children():
-                try:
-                    os.kill(child, signal.SIGKILL)
-                except (ProcessLookupError, PermissionError):
-                    pass
+            # Orphans that left the job's process groups (setsid daemons) are our children now.
+            targets += _children()
+        for target in targets:
+            try:
+                os.kill(target, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
         try:
             while True:
                 reaped, _ = os.waitpid(-1, os.WNOHANG)
@@ -215,6 +222,31 @@ def _open_unlinked(path, data=b""):
     return fd
 
 
+def _fork(target, *args):
+    pid = os.fork()
+    if pid == 0:
+        try:
+            target(*args)
+        finally:
+            os._exit(70)
+    return pid
+
+
+def _oom_kills():
+    """The job cgroup's count of processes the kernel killed for memory (None: no cgroup)."""
+    if CGROUP_EVENTS < 0:
+        return None
+    try:
+        text = os.pread(CGROUP_EVENTS, 4096, 0).decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        if key == "oom_kill":
+            return int(value)
+    return None
+
+
 def _serve_one(counter):
     fields = _read_frame()
     mode = fields[0].decode()
@@ -231,13 +263,24 @@ def _serve_one(counter):
     err_fd = _open_unlinked(os.path.join(wdir, ".stderr"))
     in_fd = _open_unlinked(os.path.join(wdir, ".stdin"), stdin) if mode == "io" else None
     rep_r, rep_w = os.pipe()
+    ooms = _oom_kills()
     start = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        try:
-            _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonce, timeout)
-        finally:
-            os._exit(70)
+    if mode == "calls":
+        # Safe mode: the tests' process (trusted code, holds the expected values and the report
+        # pipe) and the program's process (untrusted) talk over two pipes, plain data only.
+        calls_r, calls_w = os.pipe()
+        answers_r, answers_w = os.pipe()
+        program_pid = _fork(_program_child, program, wdir, out_fd, err_fd, calls_r, answers_w,
+                            (rep_r, rep_w, calls_w, answers_r), timeout)
+        pid = _fork(_tests_child, tests, entry, answers_r, calls_w, rep_w, nonce, timeout,
+                    (rep_r, calls_r, answers_w, out_fd, err_fd))
+        for fd in (calls_r, calls_w, answers_r, answers_w):
+            os.close(fd)
+        pids = [pid, program_pid]
+    else:
+        pid = _fork(_child, mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w,
+                    nonce, timeout)
+        pids = [pid]
     del program, tests, entry, stdin
     os.close(rep_w)
     timed_out = False
@@ -262,7 +305,7 @@ def _serve_one(counter):
     finally:
         os.close(pidfd)
     elapsed = time.monotonic() - start
-    _kill_everything(pid)
+    _kill_everything(pids)
     if status is None:
         # killed above; collect its status if the reaper has not
         status = signal.SIGKILL
@@ -279,6 +322,8 @@ def _serve_one(counter):
     except Exception:  # noqa: BLE001 - whatever went wrong, this zygote is not clean
         dirty = True
     st, detail = _verdict(mode, report, status, timed_out, stderr, timeout)
+    if st not in ("pass", "ran", "memory") and ooms is not None and (_oom_kills() or 0) > ooms:
+        st, detail = "memory", f"the run's memory limit was reached ({detail})"
     _write_frame(
         [st.encode(), detail.encode("utf-8", "replace"), stdout, stderr, b"%d" % (elapsed * 1e6)]
     )
@@ -345,8 +390,46 @@ def _verdict(mode, report, status, timed_out, stderr, timeout):
 # The child: limits, privileges, then the harness. Everything below runs in the forked process.
 
 
-def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonce, timeout):
+def _enter_limits(timeout, uid, gid, wdir):
+    """Limits and privileges of a job's process, before any job code runs."""
     os.setsid()
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    cpu = int(timeout) + 1  # the wall clock usually fires first; this stops a spinning job alone
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE, FSIZE))
+    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
+    if uid >= 0:
+        os.setgroups([])
+        os.setgid(gid)
+        os.setuid(uid)
+    os.chdir(wdir)
+    os.umask(0o077)
+
+
+def _join_cgroup():
+    """Moves this process into the worker's job cgroup (its memory and process caps count the
+    whole run); done first, before the descriptors are closed and privileges dropped."""
+    for fd in CGROUP_PROCS:
+        os.write(fd, b"0")
+
+
+def _std_fds(stdin_fd, out_fd, err_fd, keep):
+    """Sets up descriptors 0-2, moves `keep` to 3, 4, ... and closes everything else."""
+    os.dup2(stdin_fd, 0)
+    os.dup2(out_fd, 1)
+    os.dup2(err_fd, 2)
+    for k, fd in enumerate(keep):
+        os.dup2(fd, 1000 + k, inheritable=False)
+    for k in range(len(keep)):
+        os.dup2(1000 + k, 3 + k, inheritable=False)
+    os.closerange(3 + len(keep), 65536)
+    return list(range(3, 3 + len(keep)))
+
+
+def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonce, timeout):
+    _join_cgroup()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(in_fd if in_fd is not None else null, 0)
     os.dup2(out_fd, 1)
@@ -358,19 +441,7 @@ def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonc
         os.dup2(rep_w, rep, inheritable=False)
     os.closerange(3, rep)
     os.closerange(rep + 1, 65536)
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    cpu = int(timeout) + 1  # the wall clock usually fires first; this stops a spinning job alone
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY, MEMORY))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (FSIZE, FSIZE))
-    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
-    resource.setrlimit(resource.RLIMIT_NPROC, (NPROC, NPROC))
-    if UID >= 0:
-        os.setgroups([])
-        os.setgid(GID)
-        os.setuid(UID)
-    os.chdir(wdir)
-    os.umask(0o077)
+    _enter_limits(timeout, UID, GID, wdir)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     gc.enable()
     _harness(mode, program.decode("utf-8", "replace"), tests.decode("utf-8", "replace"),
@@ -546,6 +617,409 @@ def _harness(mode, program, tests, entry, rep, nonce):
     if completed != len_(steps):
         report("runtime_error", "the harness's steps were tampered with")
     report("ran" if mode == "io" else "pass")
+
+
+# ----------------------------------------------------------------------------------------------
+# Safe mode ("calls"): the program and the tests in two processes. The tests' process holds the
+# test code, the expected values and the report pipe, runs no program code and is out of the
+# program's reach (another uid, or not dumpable; seccomp forbids ptrace). It calls the
+# program's functions through the program's process; arguments and return values cross as JSON
+# of builtin types only, so nothing the program defines (an always-equal object, a patched
+# module, a frame) ever exists in the process that computes the verdict.
+
+_MESSAGE_CAP = 64 << 20  # bytes of one message; a larger return value is an error
+_DATA_CAP = 1 << 20  # bytes of the program's module-level data copied to the tests
+_NESTING_CAP = 500
+
+
+class _NotPlain(Exception):
+    """A value that is not plain data (see `_to_plain`)."""
+
+
+class _ProgramEnded(BaseException):
+    """The program cannot answer a call (it exited, raised SystemExit, returned an object that
+    is not plain data, broke the protocol): ends the tests with `status`. A BaseException, so
+    a test's `except Exception` does not swallow it."""
+
+    def __init__(self, status, detail):
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+
+
+class _TestsNotPlain(BaseException):
+    """The tests pass something that is not plain data to the program: the judge cannot decide
+    this sample in safe mode (sandbox_error)."""
+
+
+def _to_plain(value, depth=0):
+    """Builtin-typed data as JSON-ready values: lists stay lists; tuples, dicts (any hashable
+    plain keys), sets, frozensets, bytes and complex numbers become one-key tagged objects.
+    Exact types only: a subclass (an int whose `__eq__` is always true) is not plain data."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    if depth > _NESTING_CAP:
+        raise _NotPlain(f"nested deeper than {_NESTING_CAP} levels")
+    depth += 1
+    if kind is list:
+        return [_to_plain(v, depth) for v in value]
+    if kind is tuple:
+        return {"t": [_to_plain(v, depth) for v in value]}
+    if kind is dict:
+        return {"d": [[_to_plain(k, depth), _to_plain(v, depth)] for k, v in value.items()]}
+    if kind is set:
+        return {"s": [_to_plain(v, depth) for v in value]}
+    if kind is frozenset:
+        return {"f": [_to_plain(v, depth) for v in value]}
+    if kind is bytes:
+        return {"b": value.hex()}
+    if kind is complex:
+        return {"c": [value.real, value.imag]}
+    raise _NotPlain(f"an object of type {kind.__name__!r}")
+
+
+def _from_plain(value):
+    """The inverse of `_to_plain` on `json.loads` output; raises ValueError/TypeError on
+    anything else (the program's process may send any bytes)."""
+    kind = type(value)
+    if kind is list:
+        return [_from_plain(v) for v in value]
+    if kind is not dict:
+        return value  # str, int, float, bool, None: all json.loads makes besides list and dict
+    if len(value) != 1:
+        raise ValueError("malformed tagged value")
+    ((tag, body),) = value.items()
+    if tag == "b" and type(body) is str:
+        return bytes.fromhex(body)
+    if type(body) is not list:
+        raise ValueError("malformed tagged value")
+    if tag == "t":
+        return tuple(_from_plain(v) for v in body)
+    if tag == "d":
+        return {_from_plain(k): _from_plain(v) for k, v in body}
+    if tag == "s":
+        return {_from_plain(v) for v in body}
+    if tag == "f":
+        return frozenset(_from_plain(v) for v in body)
+    if tag == "c" and len(body) == 2 and all(type(x) in (int, float) for x in body):
+        return complex(body[0], body[1])
+    raise ValueError("malformed tagged value")
+
+
+def _send(fd, message):
+    _send_raw(fd, json.dumps(message, separators=(",", ":")).encode())
+
+
+def _send_raw(fd, data):
+    data = struct.pack("<I", len(data)) + data
+    while data:
+        data = data[os.write(fd, data):]
+
+
+def _recv_exact(fd, n):
+    chunks = []
+    while n:
+        b = os.read(fd, min(n, 1 << 20))
+        if not b:
+            return None
+        chunks.append(b)
+        n -= len(b)
+    return b"".join(chunks)
+
+
+def _recv(fd):
+    """One message, or None at end of input; ValueError if it exceeds the cap."""
+    head = _recv_exact(fd, 4)
+    if head is None:
+        return None
+    (n,) = struct.unpack("<I", head)
+    if n > _MESSAGE_CAP:
+        raise ValueError(f"a message of {n} bytes (the limit is {_MESSAGE_CAP})")
+    data = _recv_exact(fd, n)
+    return None if data is None else json.loads(data)
+
+
+def _flush_streams():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except BaseException:  # noqa: BLE001 - the program may have broken its streams
+            pass
+
+
+def _describe(e):
+    try:
+        return f"{type(e).__name__}: {e}"[:_DETAIL_CAP]
+    except BaseException:  # noqa: BLE001 - a broken __str__
+        return type(e).__name__
+
+
+def _program_child(program, wdir, out_fd, err_fd, calls_r, answers_w, others, timeout):
+    """The untrusted side: runs the program, then answers calls until the tests' side closes."""
+    _join_cgroup()
+    for fd in others:
+        os.close(fd)
+    null = os.open("/dev/null", os.O_RDONLY)
+    calls, answers = _std_fds(null, out_fd, err_fd, (calls_r, answers_w))
+    _enter_limits(timeout, UID, GID, wdir)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
+    gc.enable()
+    _serve_calls(program.decode("utf-8", "replace"), calls, answers)
+
+
+def _load_program(source):
+    """Compiles and runs the program in a fresh __main__; returns its namespace, or the
+    message that tells the tests' side why it cannot be called."""
+    try:
+        code = compile(source, "<program>", "exec")
+    except (SyntaxError, ValueError) as e:
+        where = f" (line {e.lineno})" if isinstance(e, SyntaxError) else ""
+        return None, ["error", "syntax_error", f"{type(e).__name__}: {getattr(e, 'msg', e)}{where}"]
+    except MemoryError:
+        return None, ["error", "memory", "MemoryError while compiling"]
+    except RecursionError:
+        return None, ["error", "syntax_error", "RecursionError: nested too deeply to compile"]
+    main_module = type(sys)("__main__")
+    namespace = main_module.__dict__
+    namespace["__builtins__"] = builtins
+    sys.modules["__main__"] = main_module
+    try:
+        exec(code, namespace)
+    except MemoryError as e:
+        return None, ["error", "memory", _describe(e)]
+    except (SystemExit, KeyboardInterrupt) as e:
+        detail = f"program raised {type(e).__name__}({getattr(e, 'code', '')!r}) before the tests ran"
+        return None, ["error", "runtime_error", detail[:_DETAIL_CAP]]
+    except BaseException as e:  # noqa: BLE001 - anything the program raises is its error
+        return None, ["error", "runtime_error", _describe(e)]
+    return namespace, None
+
+
+def _serve_calls(source, calls, answers):
+    server = os.getpid()
+    namespace, failure = _load_program(source)
+    _flush_streams()
+    if os.getpid() != server:
+        os._exit(0)  # a child the program forked ran on to here: only the server answers
+    if failure is not None:
+        _send(answers, failure)
+        os._exit(0)
+    names = {}
+    data_left = _DATA_CAP
+    for name, value in list(namespace.items()):
+        if name.startswith("__"):
+            continue
+        if isinstance(value, type(sys)):
+            names[name] = ["module", getattr(value, "__name__", "")]
+        elif callable(value):
+            names[name] = None
+        else:
+            try:
+                plain = _to_plain(value)
+                data_left -= len(json.dumps(plain))
+            except (_NotPlain, RecursionError, ValueError):
+                continue  # a class instance: the tests cannot use it in safe mode
+            if data_left >= 0:
+                names[name] = [plain]
+    _send(answers, ["ready", names])
+    while True:
+        request = _recv(calls)
+        if request is None:
+            os._exit(0)
+        name, args, kwargs = _from_plain(request)
+        try:
+            value = namespace[name](*args, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - reported to the tests as the call's outcome
+            try:
+                message = str(e)[:_DETAIL_CAP]
+            except BaseException:  # noqa: BLE001
+                message = ""
+            answer = ["raise", type(e).__name__, message]
+        else:
+            try:
+                answer = ["ok", _to_plain(value)]
+                if any(type(a) in _MUTABLE for a in args):
+                    # In-place changes to list/dict/set arguments go back to the tests' objects.
+                    answer.append([_to_plain(a) if type(a) in _MUTABLE else None for a in args])
+            except (_NotPlain, RecursionError) as e:
+                answer = ["not_plain", str(e)]
+        _flush_streams()
+        if os.getpid() != server:
+            os._exit(0)
+        _send(answers, answer)
+
+
+def _tests_child(tests, entry, answers_r, calls_w, rep_w, nonce, timeout, others):
+    """The trusted side: its own uid (or undumpable), no program code, and the report pipe."""
+    _join_cgroup()
+    for fd in others:
+        os.close(fd)
+    null = os.open("/dev/null", os.O_RDWR)
+    answers, calls, rep = _std_fds(null, null, null, (answers_r, calls_w, rep_w))
+    _enter_limits(timeout, TESTS_UID, TESTS_UID, "/")
+    # Not dumpable: a process of the same uid (levels userns and minimal) cannot read or write
+    # this one's memory or descriptors through /proc.
+    _LIBC.prctl(_PR_SET_DUMPABLE, 0, 0, 0, 0)
+    if hasattr(sys, "set_int_max_str_digits"):
+        sys.set_int_max_str_digits(0)
+    gc.enable()
+    _run_tests(tests.decode("utf-8", "replace"), entry.decode(), answers, calls, rep, nonce)
+
+
+def _program_exception(name, message):
+    """The exception a call raises in the tests when the program's function raised `name`:
+    the builtin exception of that name (so `except ValueError` and AssertionError work), or a
+    fresh Exception subclass of that name; never anything of the program's own."""
+    found = getattr(builtins, name, None)
+    if isinstance(found, type) and issubclass(found, BaseException):
+        # SystemExit, KeyboardInterrupt, ...; and StopIteration, which would silently end a
+        # `map`/`all` loop of the tests (`all(map(check_one, cases))` would hold vacuously).
+        if not issubclass(found, Exception) or issubclass(
+            found, (StopIteration, StopAsyncIteration)
+        ):
+            return _ProgramEnded("runtime_error", f"the program raised {name}({message!r})")
+        try:
+            return found(message)
+        except Exception:  # noqa: BLE001 - an exception type with required arguments
+            return Exception(f"{name}: {message}")
+    safe_name = name if isinstance(name, str) and name.isidentifier() else "Exception"
+    return type(safe_name, (Exception,), {})(message)
+
+
+def _remote(name, calls, answers):
+    """A stand-in for the program's callable `name` in the tests' namespace."""
+
+    def call(*args, **kwargs):
+        try:
+            request = json.dumps([name, _to_plain(args), _to_plain(kwargs)], separators=(",", ":"))
+        except (_NotPlain, RecursionError, ValueError) as e:
+            raise _TestsNotPlain(f"the tests pass {e} to `{name}`") from None
+        data = request.encode()
+        try:
+            _send_raw(calls, data)
+            answer = _recv(answers)
+        except (OSError, ValueError) as e:
+            raise _ProgramEnded("runtime_error", f"calling `{name}`: {e}") from None
+        if answer is None:
+            raise _ProgramEnded("runtime_error", f"the program's process ended during `{name}`")
+        try:
+            kind = answer[0]
+            if kind == "ok":
+                if len(answer) > 2:
+                    _update_in_place(args, answer[2])
+                return _from_plain(answer[1])
+            if kind == "raise":
+                error = _program_exception(str(answer[1]), str(answer[2]))
+            elif kind == "not_plain":
+                error = _ProgramEnded(
+                    "runtime_error",
+                    f"`{name}` returned {answer[1]}: only plain data (None, bool, int, float, "
+                    "complex, str, bytes, list, tuple, dict, set, frozenset) is compared in "
+                    "safe mode",
+                )
+            else:
+                raise ValueError(kind)
+        except (ValueError, TypeError, IndexError, KeyError, RecursionError) as e:
+            raise _ProgramEnded("runtime_error", f"malformed answer from `{name}`: {e}") from None
+        raise error
+
+    call.__name__ = call.__qualname__ = name
+    return call
+
+
+_MUTABLE = (list, dict, set)
+
+
+def _update_in_place(args, changed):
+    """Gives the tests' list/dict/set arguments the contents the call left in its copies (plain
+    data), as if the function had run on the tests' own objects."""
+    if type(changed) is not list or len(changed) != len(args):
+        raise ValueError("malformed argument update")
+    for original, new in zip(args, changed):
+        if type(original) not in _MUTABLE or new is None:
+            continue
+        value = _from_plain(new)
+        if type(value) is not type(original) or value == original:
+            continue
+        if type(original) is list:
+            original[:] = value
+        else:
+            original.clear()
+            original.update(value)
+
+
+def _run_tests(tests, entry, answers, calls, rep, nonce):
+    def report(status, detail=""):
+        line = nonce + b" " + status.encode() + b" " + detail[:_DETAIL_CAP].encode("utf-8", "replace")
+        try:
+            os.write(rep, line.replace(b"\n", b"\\n") + b"\n")
+        finally:
+            os._exit(0)
+
+    try:
+        code = compile(tests, "<tests>", "exec")
+    except (SyntaxError, ValueError, RecursionError) as e:
+        report("sandbox_error", f"the tests do not compile: {e}")
+    try:
+        ready = _recv(answers)
+    except (OSError, ValueError) as e:
+        report("runtime_error", f"the program's process broke the protocol: {e}")
+    if ready is None:
+        report("runtime_error", "the program's process exited before the tests ran "
+               "(sys.exit/os._exit in the program?)")
+    try:
+        if ready[0] == "error":
+            status = ready[1] if ready[1] in ("syntax_error", "memory") else "runtime_error"
+            report(status, str(ready[2]))
+        if ready[0] != "ready" or type(ready[1]) is not dict:
+            raise ValueError("no greeting")
+        namespace = {"__name__": "__main__", "__builtins__": builtins}
+        for name, value in ready[1].items():
+            if not isinstance(name, str) or not name.isidentifier():
+                raise ValueError(f"bad name {name!r}")
+            if hasattr(builtins, name) and name != entry:
+                # A program's `abs` or `len` must not replace the builtin the tests call.
+                continue
+            if value is None:
+                namespace[name] = _remote(name, calls, answers)
+            elif len(value) == 2 and value[0] == "module":
+                # The tests' own copy of a module the program imported (only one already
+                # loaded here: the program picks no module to import into this process).
+                if value[1] in sys.modules:
+                    namespace[name] = sys.modules[value[1]]
+            else:
+                namespace[name] = _from_plain(value[0])
+    except (ValueError, TypeError, IndexError, KeyError, RecursionError) as e:
+        report("runtime_error", f"the program's process broke the protocol: {e}")
+    test_lines = tests.splitlines()
+    try:
+        exec(code, namespace)
+        if entry:
+            if not callable(namespace.get(entry)) or entry not in ready[1]:
+                raise NameError(f"the program does not define `{entry}`")
+            namespace["check"](namespace[entry])
+    except _ProgramEnded as e:
+        report(e.status, e.detail)
+    except _TestsNotPlain as e:
+        report("sandbox_error", f"{e}; tests that need the program's objects run with "
+               "test_mode='inprocess'")
+    except MemoryError as e:
+        report("memory", _describe(e))
+    except AssertionError as e:
+        line = "assertion failed"
+        tb = e.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_code.co_filename == "<tests>" and 0 < tb.tb_lineno <= len(test_lines):
+                line = test_lines[tb.tb_lineno - 1].strip()
+            tb = tb.tb_next
+        msg = _describe(e).partition(": ")[2]
+        report("fail", line + (f" ({msg})" if msg else ""))
+    except BaseException as e:  # noqa: BLE001 - the tests raised: the program is not right
+        report("runtime_error", _describe(e))
+    report("pass")
 
 
 _DENIED_EVENTS = frozenset(
