@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+from fractions import Fraction
+
 import pytest
 
 import cgpo
@@ -153,8 +156,11 @@ def test_numeric_gold_answers(judge: MathJudge, gold: object, answer: str) -> No
     ("metadata", "match"),
     [
         ({}, "sample 0: metadata is missing the key 'answer'"),
-        ({"answer": None}, r"sample 0: metadata\['answer'\] must be str, int or float"),
-        ({"answer": True}, "must be str, int or float, got bool"),
+        ({"answer": None}, r"sample 0: metadata\['answer'\] must be str, int, float"),
+        ({"answer": True}, "must be str, int, float, Fraction or Decimal, got bool"),
+        ({"answer": 1j}, "got complex"),
+        ({"answer": Decimal("NaN")}, "not finite"),
+        ({"answer": "1\ud800"}, r"sample 0: metadata\['answer'\] holds a lone surrogate"),
         ({"answer": "  "}, "empty string"),
         ({"answer": float("nan")}, "not finite"),
     ],

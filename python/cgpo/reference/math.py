@@ -20,11 +20,20 @@ from fractions import Fraction
 from typing import Any, Union
 
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict
-from cgpo.judges.math import EXTRACTION_STRATEGIES, check_budget, check_extraction, gold_answers
+from cgpo.judges.math import (
+    EXTRACTION_STRATEGIES,
+    check_budget,
+    check_extraction,
+    check_gold_unicode,
+    gold_answers,
+    int_to_decimal,
+    invalid_text,
+    lone_surrogate,
+)
 
 MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
-MAX_DEPTH = 600
+MAX_DEPTH = 500
 MAX_OPS = 1000  # operators per answer: keeps trees shallow (recursion depth)
 
 
@@ -79,18 +88,129 @@ def matching_brace(s: str, open_at: int) -> int | None:
     return None
 
 
-def last_boxed(text: str) -> str | None:
-    """Content of the last balanced ``\\boxed{...}`` / ``\\fbox{...}`` (last 16 tried)."""
+def _boxes_from_end(text: str) -> list[tuple[int, int, int]]:
+    """``(command start, content start, closing brace)`` of the balanced boxes among the last
+    16 box commands, last first."""
     starts = sorted((m.start(), m.end()) for m in re.finditer(r"\\boxed|\\fbox", text))
-    for _, after in list(reversed(starts))[:16]:
+    out = []
+    for cmd, after in list(reversed(starts))[:16]:
         j = after
         while j < len(text) and text[j] == " ":
             j += 1
         if j < len(text) and text[j] == "{":
             end = matching_brace(text, j)
             if end is not None:
-                return text[j + 1 : end]
+                out.append((cmd, j + 1, end))
+    return out
+
+
+def last_boxed(text: str) -> str | None:
+    """Content of the last balanced ``\\boxed{...}`` / ``\\fbox{...}`` (last 16 tried)."""
+    boxes = _boxes_from_end(text)
+    return text[boxes[0][1] : boxes[0][2]] if boxes else None
+
+
+def final_boxes(text: str) -> str | None:
+    """The last box's content, or the list of the boxes that end the text separated only by
+    commas, spacing and ``and``/``or`` (a label before a box, ``y_2 = \\boxed{B}``, is kept)."""
+    boxes = _boxes_from_end(text)
+    if not boxes:
+        return None
+    chain: list[list[Any]] = [[*boxes[0], None]]
+    next_cmd = boxes[0][0]
+    for cmd, open_at, end in boxes[1:]:
+        if end >= next_cmd:
+            break
+        label = _gap_label(text[end + 1 : next_cmd])
+        if label is False:
+            break
+        chain[-1][3] = label
+        chain.append([cmd, open_at, end, None])
+        next_cmd = cmd
+    if len(chain) == 1:
+        return text[boxes[0][1] : boxes[0][2]]
+    chain[-1][3] = _label_before(text[: chain[-1][0]])
+    items = [
+        f"{label} = {text[o:e]}" if label is not None else text[o:e]
+        for _, o, e, label in reversed(chain)
+    ]
+    return ", ".join(items)
+
+
+_ASCII_SPACE = " \t\n\x0c\r"  # what Rust's is_ascii_whitespace accepts
+_DIGITS = "0123456789"
+_CONNECTOR_WRAPPERS = ("text", "mathrm", "mbox", "textrm", "textbf")
+
+
+def _gap_label(gap: str) -> str | None | bool:
+    """``None`` (or the next box's label) when ``gap`` only separates two boxes, else False."""
+    i = 0
+    while i < len(gap):
+        c = gap[i]
+        if c in _ASCII_SPACE or c in ",;$":
+            i += 1
+        elif c == "\\":
+            m = re.compile(r"[A-Za-z]*").match(gap, i + 1)
+            name = m.group(0) if m else ""
+            if not name:
+                if gap[i + 1 : i + 2] and gap[i + 1] in "()[],;:! ":
+                    i += 2
+                else:
+                    return False
+            elif name in ("quad", "qquad"):
+                i += 1 + len(name)
+            elif name in _CONNECTOR_WRAPPERS and gap[i + 1 + len(name) : i + 2 + len(name)] == "{":
+                open_at = i + 1 + len(name)
+                end = matching_brace(gap, open_at)
+                if end is None:
+                    return False
+                words = re.split(r"[ \t\n\x0c\r,]", gap[open_at + 1 : end])
+                if not all(w in ("", "and", "or") for w in words):
+                    return False
+                i = end + 1
+            else:
+                return False
+        elif c.isascii() and c.isalpha():
+            m = re.compile(r"[A-Za-z]+").match(gap, i)
+            assert m is not None
+            if m.group(0) in ("and", "or"):
+                i = m.end()
+            else:
+                label = _label_eq(gap[i:])
+                return False if label is None else label
+        else:
+            return False
     return None
+
+
+def _label_eq(s: str) -> str | None:
+    """``s`` is a label and ``=`` (``y_2 = ``, ``x_{1}=``, ``AB =``): the label."""
+    t = s.rstrip(_ASCII_SPACE)
+    if not t.endswith("="):
+        return None
+    t = t[:-1].rstrip(_ASCII_SPACE)
+    if re.fullmatch(r"[A-Za-z]{1,2}(_(\{[A-Za-z0-9]+\}|[A-Za-z0-9]+))?", t):
+        return t
+    return None
+
+
+def _label_before(before: str) -> str | None:
+    """A label right before the first box of a list (``y_1 = \\boxed{...}``), if any."""
+    t = before.rstrip(_ASCII_SPACE)
+    while True:
+        u = t.rstrip("$")
+        while u.endswith(("\\(", "\\[")):
+            u = u[:-2]
+        u = u.rstrip(_ASCII_SPACE)
+        if len(u) == len(t):
+            break
+        t = u
+    if not t.endswith("="):
+        return None
+    eq = t[:-1].rstrip(_ASCII_SPACE)
+    m = re.search(r"[^A-Za-z0-9_{}]", eq[::-1])
+    start = len(eq) - m.start() if m else 0
+    return _label_eq(t[start:])
 
 
 def _after_marker(text: str, marker: str) -> str | None:
@@ -114,7 +234,7 @@ def extract(text: str, order: Sequence[str] = EXTRACTION_STRATEGIES) -> str | No
     """The final answer by the first strategy in ``order`` that finds a non-empty one."""
     for name in order:
         if name == "boxed":
-            found = last_boxed(text)
+            found = final_boxes(text)
         elif name == "final_answer":
             found = _after_marker(text, "the final answer is")
         elif name == "hashes":
@@ -137,7 +257,7 @@ WRAPPERS = {
 }  # fmt: skip
 DROPPED = {
     "left", "right", "bigl", "bigr", "Bigl", "Bigr", "big", "Big", "displaystyle", "textstyle",
-    "quad", "qquad", "circ", "degree", "degrees", "limits", "nolimits", "bf", "rm", "it",
+    "circ", "degree", "degrees", "limits", "nolimits", "bf", "rm", "it",
 }  # fmt: skip
 UNITS = {
     "cm", "m", "km", "mm", "meter", "meters", "metre", "metres", "centimeters", "inch",
@@ -161,8 +281,10 @@ UNICODE = {
     "−": "-", "–": "-", "—": "-", "×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "∕": "/",
     "π": "\\pi ", "∞": "\\infty ", "√": "\\sqrt ", "≤": "\\le ", "≥": "\\ge ", "≠": "\\ne ",
     "∪": "\\cup ", "±": "\\pm ", "∈": "\\in ", "，": ",", "\u00a0": " ", "\u2009": " ",
-    "\u202f": " ",
+    "\u202f": " ", "\ue000": " ",
 }  # fmt: skip
+#: Marks a ``\\quad`` while scanning (a list separator); input never holds it (mapped to " ").
+QUAD = "\ue000"
 
 
 def _scan(s: str, out: list[str], depth: int) -> None:
@@ -205,6 +327,11 @@ def _scan(s: str, out: list[str], depth: int) -> None:
                         continue
                 i = after
                 continue
+            m = re.match(r"q?quad", name)
+            if m:  # `\\quad` (and `\\quadx`, a missing space) separates list items
+                out.append(QUAD + name[m.end() :])
+                i = after
+                continue
             if name in DROPPED:
                 i = after
                 if name in ("left", "right") and s[i : i + 1] == ".":
@@ -244,7 +371,10 @@ def _drop_thousands_commas(s: str) -> str:
                 groups.append(k)
                 k += 4
             out.append(s[start:i])
-            if first <= 3 and groups:
+            # `(12,102)` fills a bracket pair: a pair of numbers, not twelve thousand.
+            opened = s[:start].rstrip().endswith(("(", "["))
+            closed = s[k:].lstrip().startswith((")", "]"))
+            if first <= 3 and groups and not (opened and closed):
                 out.extend(s[g + 1 : g + 4] for g in groups)
                 i = k
         else:
@@ -287,18 +417,67 @@ def _strip_trailing_units(t: str) -> str:
 def normalize(s: str, budget: Budget) -> str:
     """The canonical string the parser reads (same rules as the Rust normaliser)."""
     budget.tick(1 + len(s.encode()) // 16)
+    s = _latex_thousands(_undouble_backslashes(s))
     for a, b in (("^{\\circ}", ""), ("^\\circ", ""), ("{,}", ""), ("\\!", ""), ("°", "")):
         s = s.replace(a, b)
     out: list[str] = []
     _scan(s, out, 0)
-    text = _drop_thousands_commas("".join(out))
+    scanned = "".join(out)
+    if QUAD in scanned:
+        scanned = _join_items(scanned.split(QUAD), drop_connectors=True)
+    text = _drop_thousands_commas(scanned)
     text = _strip_trailing_units(text.strip().rstrip(".;").rstrip())
     t = text.strip().lstrip("+").strip()
     if not t:
         t = text.strip()
     t = " ".join(t.split())
-    # "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
-    return t.replace(" or ", ", ").replace(" and ", ", ")
+    # "x = 1 or x = 2", "3 and 5", "(11,7)or(7,11)": the words separate the items of a list.
+    parts = re.split(r"(?<![A-Za-z\\])(?:or|and)(?![A-Za-z])", t)
+    return t if len(parts) == 1 else _join_items(parts, drop_connectors=False)
+
+
+def _join_items(parts: list[str], drop_connectors: bool) -> str:
+    items = [p.strip().strip(",").strip() for p in parts]
+    skip = ("", "and", "or") if drop_connectors else ("",)
+    return ", ".join(p for p in items if p not in skip)
+
+
+def _undouble_backslashes(s: str) -> str:
+    """A doubled backslash before a letter (a JSON export's ``\\\\frac``) means one; when one
+    occurs, every doubled backslash before a letter or a LaTeX delimiter is read as one."""
+    if not re.search(r"(?<!\\)\\\\[A-Za-z]", s):
+        return s
+    out = []
+    k = 0
+    while k < len(s):
+        if s.startswith("\\\\", k) and k + 2 < len(s):
+            c = s[k + 2]
+            if (c.isascii() and c.isalpha()) or c in "()[]{},;!%$ ":
+                out.append("\\")
+                k += 2
+                continue
+        out.append(s[k])
+        k += 1
+    return "".join(out)
+
+
+def _latex_thousands(s: str) -> str:
+    """``32,\\! 349`` -> ``32,349`` (the MATH dataset's thousands separator)."""
+    if ",\\!" not in s:
+        return s
+    out = []
+    rest = s
+    while (k := rest.find(",\\!")) >= 0:
+        after = rest[k + 3 :].lstrip(_ASCII_SPACE)
+        out.append(rest[:k])
+        if rest[:k][-1:] and rest[:k][-1:] in _DIGITS and after[:1] and after[:1] in _DIGITS:
+            out.append(",")
+            rest = after
+        else:
+            out.append(",\\!")
+            rest = rest[k + 3 :]
+    out.append(rest)
+    return "".join(out)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,6 +496,20 @@ def _bits(q: Fraction) -> int:
 def _check_size(q: Fraction) -> None:
     if abs(q.numerator).bit_length() > MAX_BITS or q.denominator.bit_length() > MAX_BITS:
         raise Fail("too_big")
+
+
+def _fraction_text(q: Fraction) -> str:
+    """``str(q)`` without Python's 4,300-digit limit on int-to-str conversion."""
+    n = int_to_decimal(q.numerator)
+    return n if q.denominator == 1 else f"{n}/{int_to_decimal(q.denominator)}"
+
+
+def _digits_value(digits: str, base: int = 10) -> int:
+    """``int(digits, base)`` without Python's 4,300-digit limit (divide and conquer)."""
+    if len(digits) <= 3000:
+        return int(digits, base)
+    half = len(digits) // 2
+    return _digits_value(digits[:-half], base) * base**half + _digits_value(digits[-half:], base)
 
 
 def mono_mul(a: Mono, b: Mono) -> tuple[Fraction, Mono]:
@@ -404,7 +597,7 @@ class Poly:
             return "0"
         parts = []
         for (rad, imag, syms), c in sorted(self.terms.items()):
-            s = str(c)
+            s = _fraction_text(c)
             s += "".join(f"*{p}^({n}/{d})" for p, n, d in rad)
             s += "*i" if imag else ""
             s += "".join(f"*{x}^{k}" for x, k in syms)
@@ -648,11 +841,11 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
             if not frac_part and exp == 0 and s[i : i + 1] == "_":
                 bm = re.compile(r"_(\{)?([0-9]+)").match(s, i)
                 if bm and (not bm.group(1) or s[bm.end() : bm.end() + 1] == "}"):
-                    base = int(bm.group(2))
+                    base = int(bm.group(2)) if len(bm.group(2)) <= 9 else 0
                     if not 2 <= base <= 10:
                         raise Fail("invalid")
                     try:
-                        v = int(int_part, base)
+                        v = _digits_value(int_part, base)
                     except ValueError:
                         raise Fail("invalid") from None
                     toks.append(("int", v))
@@ -662,7 +855,7 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
                 raise Fail("too_big")
             b.tick((len(int_part) + len(frac_part)) // 8)
             digits = int_part + frac_part
-            mantissa = int(digits) if digits else 0
+            mantissa = _digits_value(digits) if digits else 0
             scale = exp - len(frac_part)
             if not frac_part and scale == 0:
                 toks.append(("int", mantissa))
@@ -693,7 +886,11 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
             toks.append(("cmd", name))
             i += 1 + len(name)
             continue
-        if c in "+-*/^_!=<>,&|()[]{}'":
+        if c == ";":  # separates items like `,` (`-12;-11`, `(0;-2;6)`)
+            toks.append(("ch", ","))
+            i += 1
+            continue
+        if c in "+-*/^_!=<>,&|()[]{}':":
             toks.append(("ch", c))
             i += 1
             continue
@@ -719,7 +916,7 @@ class Parser:
     def op(self) -> None:
         self.ops += 1
         if self.ops > MAX_OPS:
-            raise Fail("invalid")
+            raise Fail("too_big")  # too long to decide, not "not mathematics": ERROR
 
     def peek(self) -> Tok | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
@@ -742,7 +939,7 @@ class Parser:
         self.depth += 1
         self.b.tick(1)
         if self.depth > MAX_DEPTH:
-            raise Fail("invalid")
+            raise Fail("too_big")
 
     def items(self) -> list[Node]:
         items = [self.relation()]
@@ -764,6 +961,7 @@ class Parser:
         return None
 
     def relation(self) -> Node:
+        self.enter()
         terms = [self.union()]
         ops = []
         while (op := self.rel_op()) is not None:
@@ -771,10 +969,18 @@ class Parser:
             self.pos += op[1]
             ops.append(op[0])
             terms.append(self.union())
+        self.depth -= 1
         return terms[0] if not ops else ("rel", tuple(ops), tuple(terms))
 
     def union(self) -> Node:
+        """``a \\cup b ...``, or a ratio ``a : b ...`` (tighter than ``=``)."""
         first = self.additive()
+        if self.peek() == ("ch", ":"):
+            parts = [first]
+            while self.eat_ch(":"):
+                self.op()
+                parts.append(self.additive())
+            return ("ratio", tuple(parts))
         if not self.peek_cmd("cup"):
             return first
         parts = [first]
@@ -845,12 +1051,18 @@ class Parser:
 
     def unary(self) -> Node:
         self.enter()
-        if self.eat_ch("-"):
-            n: Node = ("neg", self.unary())
-        elif self.eat_ch("+"):
-            n = self.unary()
-        else:
-            n = self.power()
+        # A run of signs in a loop: an odd number of minus signs is one negation, an even
+        # (nonzero) number two.
+        minus = 0
+        while True:
+            if self.eat_ch("-"):
+                minus += 1
+            elif not self.eat_ch("+"):
+                break
+            self.b.tick(1)
+        n = self.power()
+        for _ in range(0 if minus == 0 else 2 - minus % 2):
+            n = ("neg", n)
         self.depth -= 1
         return n
 
@@ -959,7 +1171,7 @@ class Parser:
                 self.pos += 1
                 t = self.peek()
                 if t is not None and t[0] == "int":
-                    sub = str(t[1])
+                    sub = int_to_decimal(t[1])
                 elif t is not None and t[0] == "word":
                     sub = t[1]
                 elif t == ("ch", "{"):
@@ -971,7 +1183,7 @@ class Parser:
                             break
                         if t[0] not in ("int", "word"):
                             raise Fail("invalid")
-                        sub += str(t[1])
+                        sub += int_to_decimal(t[1]) if t[0] == "int" else t[1]
                     self.pos -= 1
                 else:
                     raise Fail("invalid")
@@ -1068,16 +1280,40 @@ class Parser:
         return ("matrix", tuple(tuple(r) for r in rows))
 
 
+def drop_redundant_parens(toks: list[Tok]) -> list[Tok]:
+    """``((x))`` -> ``(x)``: parentheses that only wrap another bracketed group add nothing."""
+    opens, closes = (("ch", "("), ("ch", "[")), (("ch", ")"), ("ch", "]"))
+    partner: dict[int, int] = {}
+    stack: list[int] = []
+    for k, t in enumerate(toks):
+        if t in opens:
+            stack.append(k)
+        elif t in closes and stack:
+            partner[stack.pop()] = k
+    drop: set[int] = set()
+    for k in range(len(toks) - 1):
+        j = partner.get(k)
+        if (
+            toks[k] == ("ch", "(")
+            and j is not None
+            and toks[j] == ("ch", ")")
+            and toks[k + 1] in opens
+            and partner.get(k + 1) == j - 1
+        ):
+            drop.update((k, j))
+    return [t for k, t in enumerate(toks) if k not in drop] if drop else toks
+
+
 def parse(s: str, b: Budget) -> Node:
-    toks = tokenize(s, b)
+    toks = drop_redundant_parens(tokenize(s, b))
     if not toks:
         raise Fail("invalid")
     p = Parser(toks, b)
     try:
         items = p.items()
     except RecursionError:
-        # The Rust parser stops at MAX_DEPTH first; Python's own stack limit means the same.
-        raise Fail("invalid") from None
+        # The Rust parser stops at MAX_DEPTH; Python's own stack limit means the same.
+        raise Fail("too_big") from None
     if p.pos != len(toks):
         raise Fail("invalid")
     return items[0] if len(items) == 1 else ("set", tuple(items))
@@ -1152,6 +1388,8 @@ def evaluate(n: Node, b: Budget) -> Val:
         return ("matrix", tuple(tuple(evaluate(x, b) for x in row) for row in n[1]))
     if k == "rel":
         return ("rel", n[1], tuple(evaluate(x, b) for x in n[2]))
+    if k == "ratio":
+        return ("ratio", tuple(scalar(x, b) for x in n[1]))
     branches = expand_pm(n)
     if len(branches) == 1:
         return ("num", scalar(n, b))
@@ -1333,6 +1571,11 @@ def _is_name(v: Val) -> bool:
     coefficient 1 of two distinct free variables, each to the first power."""
     if _is_lone_symbol(v):
         return True
+    # A tuple of variables (`(p, q) = (3, 2)`) or a ratio of them (`S_1 : S_2 = 7 : 32`).
+    if v[0] == "seq" and v[1:3] == ("(", ")") and len(v[3]) >= 2:
+        return all(_is_lone_symbol(x) for x in v[3])
+    if v[0] == "ratio":
+        return all(_is_lone_symbol(("num", x)) for x in v[1])
     if v[0] != "num":
         return False
     r: RatFn = v[1]
@@ -1378,8 +1621,16 @@ def equivalent(g: Val, a: Val, b: Budget) -> bool:
         if iv is not None and other[0] != "num":
             return equivalent(iv, other, b)
         return False
-    if g[0] == a[0] and g[0] in ("set", "union"):
+    if g[0] == a[0] == "set":
+        return _set_equal(g[1], a[1], b)
+    if g[0] == a[0] == "union":
         return _unordered(g[1], a[1], b)
+    if g[0] == a[0] == "ratio":
+        return _proportional(g[1], a[1], b)
+    if (g[0], a[0]) in (("ratio", "num"), ("num", "ratio")):
+        ratio, num = (g[1], a[1]) if g[0] == "ratio" else (a[1], g[1])
+        if len(ratio) == 2:
+            return not ratio[1].is_zero() and bool(ratio[0].div(ratio[1], b).equals(num, b))
     for kind in ("set", "union"):
         if g[0] == kind and len(g[1]) == 1:
             return equivalent(g[1][0], a, b)
@@ -1398,6 +1649,35 @@ def equivalent(g: Val, a: Val, b: Budget) -> bool:
 
 def _pairwise(xs: Sequence[Val], ys: Sequence[Val], b: Budget) -> bool:
     return all(equivalent(x, y, b) for x, y in zip(xs, ys, strict=False))
+
+
+def _set_equal(gold: Sequence[Val], answer: Sequence[Val], b: Budget) -> bool:
+    """Multisets, except that repeating a solution of a gold listing each once is not wrong."""
+    if len(answer) <= len(gold):
+        return _unordered(gold, answer, b)
+    answer = _distinct(answer, b)
+    if len(answer) != len(gold) or len(_distinct(gold, b)) != len(gold):
+        return False
+    return _unordered(gold, answer, b)
+
+
+def _distinct(xs: Sequence[Val], b: Budget) -> list[Val]:
+    out: list[Val] = []
+    for x in xs:
+        if not any(equivalent(y, x, b) for y in out):
+            out.append(x)
+    return out
+
+
+def _proportional(xs: Sequence[RatFn], ys: Sequence[RatFn], b: Budget) -> bool:
+    """``x_1 : ... : x_n`` = ``y_1 : ... : y_n`` when proportional (neither all zero)."""
+    if len(xs) != len(ys) or all(x.is_zero() for x in xs) or all(y.is_zero() for y in ys):
+        return False
+    for i in range(len(xs)):
+        for j in range(i + 1, len(xs)):
+            if not xs[i].mul(ys[j], b).equals(xs[j].mul(ys[i], b), b):
+                return False
+    return True
 
 
 def _unordered(xs: Sequence[Val], ys: Sequence[Val], b: Budget) -> bool:
@@ -1573,8 +1853,9 @@ def _text_key(s: str) -> str:
 
 def prepare_gold(answer: str, timeout_ms: float, max_steps: int) -> Gold:
     b = Budget(timeout_ms, max_steps)
-    boxed = last_boxed(answer)
-    raw = boxed if boxed is not None else answer
+    # A worked solution is reduced to its own final answer (boxes, "The final answer is"...).
+    extracted = extract(answer, EXTRACTION_STRATEGIES)
+    raw = extracted if extracted is not None else answer
     try:
         norm = normalize(raw, b)
     except Fail as e:
@@ -1682,9 +1963,14 @@ class MathJudge(BaseJudge):
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         answers = gold_answers(samples, self.answer_key)
+        check_gold_unicode(answers, self.answer_key)
         golds: dict[str, Gold] = {}
         out = []
         for s, a in zip(samples, answers, strict=True):
+            bad = lone_surrogate(s.completion)
+            if bad is not None:
+                out.append(invalid_text(bad))
+                continue
             if a not in golds:
                 golds[a] = prepare_gold(a, self.timeout_ms, self.max_steps)
             out.append(

@@ -16,6 +16,8 @@ pub enum Val {
     Seq(u8, u8, Vec<Val>),
     /// Order-insensitive collection: `\{...\}`, bare lists `a, b`, the branches of `\pm`.
     Set(Vec<Val>),
+    /// `a : b`: equal to any proportional ratio (a two-term ratio also to the number a/b).
+    Ratio(Vec<RatFn>),
     Union(Vec<Val>),
     Matrix(Vec<Vec<Val>>),
     Rel(Vec<RelOp>, Vec<Val>),
@@ -44,6 +46,12 @@ pub fn eval(n: &Node, b: &mut Budget) -> Res<Val> {
                 .collect::<Res<Vec<_>>>()?,
         ),
         Node::Rel(ops, terms) => Val::Rel(ops.clone(), eval_all(terms, b)?),
+        Node::Ratio(terms) => Val::Ratio(
+            terms
+                .iter()
+                .map(|t| scalar(t, b))
+                .collect::<Res<Vec<_>>>()?,
+        ),
         _ => {
             let branches = expand_pm(n)?;
             if branches.len() == 1 {
@@ -286,6 +294,12 @@ fn is_name(v: &Val) -> bool {
     if is_lone_symbol(v) {
         return true;
     }
+    // A tuple of variables (`(p, q) = (3, 2)`) or a ratio of them (`S_1 : S_2 = 7 : 32`).
+    match v {
+        Val::Seq(b'(', b')', items) if items.len() >= 2 => return items.iter().all(is_lone_symbol),
+        Val::Ratio(items) => return items.iter().all(|r| is_lone_symbol(&Val::Num(r.clone()))),
+        _ => {}
+    }
     let Val::Num(r) = v else { return false };
     r.den.as_constant().is_some_and(|c| c.is_one())
         && r.num.0.len() == 1
@@ -337,7 +351,15 @@ pub fn equivalent(gold: &Val, answer: &Val, b: &mut Budget) -> Res<bool> {
                 _ => Ok(false),
             }
         }
-        (Val::Set(xs), Val::Set(ys)) | (Val::Union(xs), Val::Union(ys)) => unordered(xs, ys, b),
+        (Val::Set(xs), Val::Set(ys)) => set_equal(xs, ys, b),
+        (Val::Union(xs), Val::Union(ys)) => unordered(xs, ys, b),
+        (Val::Ratio(xs), Val::Ratio(ys)) => proportional(xs, ys, b),
+        (Val::Ratio(xs), Val::Num(y)) | (Val::Num(y), Val::Ratio(xs)) if xs.len() == 2 => {
+            if xs[1].is_zero() {
+                return Ok(false);
+            }
+            xs[0].div(&xs[1], b)?.equals(y, b)
+        }
         (Val::Set(xs), y) | (y, Val::Set(xs)) if xs.len() == 1 => equivalent(&xs[0], y, b),
         (Val::Union(xs), y) | (y, Val::Union(xs)) if xs.len() == 1 => equivalent(&xs[0], y, b),
         (Val::Seq(o1, c1, xs), Val::Seq(o2, c2, ys)) => {
@@ -365,6 +387,49 @@ fn pairwise(xs: &[Val], ys: &[Val], b: &mut Budget) -> Res<bool> {
     for (x, y) in xs.iter().zip(ys) {
         if !equivalent(x, y, b)? {
             return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The gold's list of solutions against the answer's: as multisets, except that an answer
+/// repeating a solution of a gold that lists each solution once is not wrong for it (`(3,17),
+/// (3,17), (17,3)` for `(3,17), (17,3)`). More distinct items than the gold is never equal.
+fn set_equal(gold: &[Val], answer: &[Val], b: &mut Budget) -> Res<bool> {
+    if answer.len() <= gold.len() {
+        return unordered(gold, answer, b);
+    }
+    let answer = distinct(answer, b)?;
+    if answer.len() != gold.len() || distinct(gold, b)?.len() != gold.len() {
+        return Ok(false);
+    }
+    unordered(gold, &answer, b)
+}
+
+/// The items of `xs` with later repeats (equivalent to an earlier item) left out.
+fn distinct(xs: &[Val], b: &mut Budget) -> Res<Vec<Val>> {
+    let mut out: Vec<Val> = Vec::with_capacity(xs.len());
+    'next: for x in xs {
+        for y in &out {
+            if equivalent(y, x, b)? {
+                continue 'next;
+            }
+        }
+        out.push(x.clone());
+    }
+    Ok(out)
+}
+
+/// `x_1 : ... : x_n` equals `y_1 : ... : y_n` when the two are proportional (neither all zero).
+fn proportional(xs: &[RatFn], ys: &[RatFn], b: &mut Budget) -> Res<bool> {
+    if xs.len() != ys.len() || xs.iter().all(RatFn::is_zero) || ys.iter().all(RatFn::is_zero) {
+        return Ok(false);
+    }
+    for i in 0..xs.len() {
+        for j in i + 1..xs.len() {
+            if !xs[i].mul(&ys[j], b)?.equals(&xs[j].mul(&ys[i], b)?, b)? {
+                return Ok(false);
+            }
         }
     }
     Ok(true)

@@ -99,10 +99,12 @@ fn text_key(s: &str) -> String {
         .to_string()
 }
 
-/// Parses and evaluates a gold answer (a `\boxed{}` inside it is unwrapped first).
+/// Parses and evaluates a gold answer. A gold that is a worked solution is reduced to its own
+/// final answer first (its boxes, "The final answer is", "####", "Answer:", in that order).
 pub fn prepare_gold(answer: &str, cfg: &MathConfig) -> Gold {
     let mut b = Budget::new(cfg.timeout, cfg.max_steps);
-    let raw = extract::last_boxed(answer).unwrap_or(answer);
+    let extracted = extract::extract(answer, &DEFAULT_ORDER).map(|(_, a)| a);
+    let raw = extracted.as_deref().unwrap_or(answer);
     let norm = match normalize::normalize(raw, &mut b) {
         Ok(n) => n,
         Err(e) => {
@@ -298,7 +300,11 @@ mod tests {
             Verdict::Satisfied
         );
         let deep = format!(r"\boxed{{{}1{}}}", "(".repeat(300), ")".repeat(300));
-        assert_eq!(v(&deep, "1"), Verdict::Violated);
+        assert_eq!(v(&deep, "1"), Verdict::Satisfied);
+        let signs = format!(r"\boxed{{{}1}}", "-".repeat(1000));
+        assert_eq!(v(&signs, "1"), Verdict::Satisfied);
+        let roots = format!(r"\boxed{{{}1{}}}", r"\sqrt{".repeat(100), "}".repeat(100));
+        assert_eq!(v(&roots, "1"), Verdict::Error);
         let mega = "x".repeat(1 << 20) + r"\boxed{3}";
         assert_eq!(v(&mega, "3"), Verdict::Satisfied);
         let mega_box = format!(r"\boxed{{{}}}", "1+".repeat(300_000) + "1");
