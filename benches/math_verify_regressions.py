@@ -44,7 +44,9 @@ def load_cases(tests_dir: pathlib.Path) -> list[Case]:
             if not isinstance(fn, ast.FunctionDef):
                 continue
             for deco in fn.decorator_list:
-                if not (isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "parametrize"):
+                if not (
+                    isinstance(deco, ast.Call) and getattr(deco.func, "attr", "") == "parametrize"
+                ):
                     continue
                 names = [n.strip() for n in ast.literal_eval(deco.args[0]).split(",")]
                 if names[:2] != ["gold", "pred"] or not isinstance(deco.args[1], ast.List):
@@ -68,7 +70,9 @@ def load_cases(tests_dir: pathlib.Path) -> list[Case]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("tests", type=pathlib.Path, help="the tests/ folder of a Math-Verify checkout")
+    parser.add_argument(
+        "tests", type=pathlib.Path, help="the tests/ folder of a Math-Verify checkout"
+    )
     parser.add_argument("--all", action="store_true", help="also the predictions without a box")
     args = parser.parse_args()
     cases = load_cases(args.tests)
@@ -83,13 +87,19 @@ def main() -> int:
         agree += ok
         parity = "" if (r.verdict, r.reason) == (rr.verdict, rr.reason) else " (reference differs!)"
         if not ok or parity:
-            print(f"{'DISAGREE' if not ok else 'agree'} {c.where}: expected {int(c.expected)}, "
-                  f"cgpo {r.verdict.name} {r.reason}{parity}")
+            print(
+                f"{'DISAGREE' if not ok else 'agree'} {c.where}: expected {int(c.expected)}, "
+                f"cgpo {r.verdict.name} {r.reason}{parity}"
+            )
             print(f"    gold: {c.gold[-150:]!r}\n    pred: {c.pred[-150:]!r}")
             print(f"    extracted: {r.details.get('extracted', '')!r}")
-    same = sum((a.verdict, a.reason) == (b.verdict, b.reason) for a, b in zip(got, got_ref, strict=True))
-    print(f"\ncases read: {len(cases)}; judged: {len(boxed)} ({'all' if args.all else 'boxed predictions'})")
-    print(f"agreement with Math-Verify's expected label: {agree}/{len(boxed)} ({100 * agree / len(boxed):.1f}%)")
+    same = sum(
+        (a.verdict, a.reason) == (b.verdict, b.reason) for a, b in zip(got, got_ref, strict=True)
+    )
+    kind = "all" if args.all else "boxed predictions"
+    print(f"\ncases read: {len(cases)}; judged: {len(boxed)} ({kind})")
+    share = 100 * agree / len(boxed)
+    print(f"agreement with Math-Verify's expected label: {agree}/{len(boxed)} ({share:.1f}%)")
     print(f"Rust == reference (verdict and reason): {same}/{len(boxed)}")
     return 0
 

@@ -106,13 +106,17 @@ def test_a_lone_surrogate_costs_one_sample(judge: MathJudge) -> None:
 
 def test_a_lone_surrogate_in_a_gold_answer_names_the_sample(judge: MathJudge) -> None:
     samples = [Sample("q", "\\boxed{1}", {"answer": "1"}), Sample("q", "x", {"answer": "\ud800"})]
-    with pytest.raises(cgpo.InvalidInputError, match=r"sample 1: metadata\['answer'\] holds a lone"):
+    with pytest.raises(
+        cgpo.InvalidInputError, match=r"sample 1: metadata\['answer'\] holds a lone"
+    ):
         judge.judge(samples)
 
 
 def test_reward_function_survives_a_surrogate() -> None:
     reward = cgpo.judges.as_reward_function(MathJudge())
-    got = reward(prompts=["a", "b"], completions=["\\boxed{1}", "\\boxed{1}\ud83d"], answer=["1", "1"])
+    got = reward(
+        prompts=["a", "b"], completions=["\\boxed{1}", "\\boxed{1}\ud83d"], answer=["1", "1"]
+    )
     assert got == [1.0, None]
 
 

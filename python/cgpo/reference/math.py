@@ -142,7 +142,7 @@ _DIGITS = "0123456789"
 _CONNECTOR_WRAPPERS = ("text", "mathrm", "mbox", "textrm", "textbf")
 
 
-def _gap_label(gap: str) -> str | None | bool:
+def _gap_label(gap: str) -> str | bool | None:
     """``None`` (or the next box's label) when ``gap`` only separates two boxes, else False."""
     i = 0
     while i < len(gap):
