@@ -35,6 +35,7 @@ MAX_BITS = 1 << 17
 MAX_SYM_EXP = 1 << 20
 MAX_DEPTH = 500
 MAX_OPS = 1000  # operators per answer: keeps trees shallow (recursion depth)
+MAX_TERMS = 4000.0  # most terms a power of a polynomial may expand to
 
 
 class Fail(Exception):
@@ -498,6 +499,17 @@ def _check_size(q: Fraction) -> None:
         raise Fail("too_big")
 
 
+def ln_binomial(a: float, k: int) -> float:
+    """``ln C(a, k)`` summed in the Rust judge's order; ``k`` above 10,000 is infinite."""
+    k = min(k, int(max(a - k, 0.0)))
+    if k > 10_000:
+        return math.inf
+    s = 0.0
+    for j in range(1, k + 1):
+        s += math.log((a - k + j) / j)
+    return s
+
+
 def _fraction_text(q: Fraction) -> str:
     """``str(q)`` without Python's 4,300-digit limit on int-to-str conversion."""
     n = int_to_decimal(q.numerator)
@@ -571,6 +583,18 @@ class Poly:
 
     def neg(self) -> Poly:
         return Poly({m: -c for m, c in self.terms.items()})
+
+    def expanded_terms(self, n: int) -> float:
+        """An upper bound on the terms of ``self^n``: ``C(n+t-1, t-1)`` for ``t`` terms and
+        ``C(n d + v, v)`` for ``v`` variables of degree ``d`` (1 with radicals or ``i``)."""
+        t = len(self.terms)
+        if t <= 1 or any(rad or imag for rad, imag, _ in self.terms):
+            return 1.0
+        names = {x for _, _, syms in self.terms for x, _ in syms}
+        degree = max(sum(k for _, k in syms) for _, _, syms in self.terms)
+        by_terms = ln_binomial(float(n + t - 1), t - 1)
+        by_degree = ln_binomial(float(n) * float(degree) + len(names), len(names))
+        return math.exp(min(by_terms, by_degree))
 
     def add(self, other: Poly, b: Budget) -> Poly:
         out = dict(self.terms)
@@ -686,6 +710,9 @@ class RatFn:
             raise Fail("too_big")
         if self == RatFn.of(Poly.imag()):
             return RatFn.of([Poly.const(1), Poly.imag(), Poly.const(-1), Poly.imag().neg()][n % 4])
+        # Reason about the size before expanding: `(x+y+z+w)^{400}` has ten million terms.
+        if max(self.num.expanded_terms(n), self.den.expanded_terms(n)) > MAX_TERMS:
+            raise Fail("too_big")
         result, base, k = RatFn.const(1), self, n
         while k:
             if k & 1:
@@ -851,7 +878,7 @@ def tokenize(s: str, b: Budget) -> list[Tok]:
                     toks.append(("int", v))
                     i = bm.end() + (1 if bm.group(1) else 0)
                     continue
-            if len(int_part) + len(frac_part) > 20_000:
+            if len(int_part) + len(frac_part) > 39_000:  # stays below 2^17 bits
                 raise Fail("too_big")
             b.tick((len(int_part) + len(frac_part)) // 8)
             digits = int_part + frac_part
@@ -1416,6 +1443,10 @@ def scalar(n: Node, b: Budget) -> RatFn:
         return RatFn.of(Poly.imag())
     if k == "neg":
         return scalar(n[1], b).neg()
+    if k == "div" and n[1][0] == "fact" and n[2][0] == "fact":
+        q = _factorial_ratio(n[1][1], n[2][1], b)
+        if q is not None:
+            return q
     if k in ("add", "sub", "mul", "div"):
         x, y = scalar(n[1], b), scalar(n[2], b)
         return {"add": x.add, "sub": x.sub, "mul": x.mul, "div": x.div}[k](y, b)
@@ -1457,9 +1488,36 @@ def scalar(n: Node, b: Budget) -> RatFn:
     raise Fail("invalid")
 
 
+def _to_float(n: int) -> float:
+    """``float(n)``, infinite past the float range (as Rust's ``to_f64`` gives)."""
+    try:
+        return float(n)
+    except OverflowError:
+        return math.inf
+
+
 def _exact_log(base: Fraction, x: Fraction, b: Budget) -> Fraction | None:
     if base <= 0 or base == 1 or x <= 0:
         return None
+    # The sizes suggest the exponent (`\\log_2 2^{100000}`): check its neighbours exactly.
+    guess = (_big_log2(x.numerator) - _big_log2(x.denominator)) / (
+        _big_log2(base.numerator) - _big_log2(base.denominator)
+    )
+    if math.isfinite(guess) and abs(guess) > 64:
+        for q in range(1, 7):
+            v = guess * q
+            p = int(math.copysign(math.floor(abs(v) + 0.5), v))  # Rust's f64::round
+            if abs(p) > 1e7:
+                break
+            try:
+                lhs = RatFn.const(base).powi(p, b)
+                rhs = RatFn.const(x).powi(q, b)
+            except Fail as e:
+                if e.kind == "budget":
+                    raise
+                continue
+            if lhs == rhs:
+                return Fraction(p, q)
     for q in range(1, 7):
         for p in range(-64, 65):
             b.tick(4)
@@ -1485,7 +1543,37 @@ def _power(base: RatFn, e: RatFn, b: Budget) -> RatFn:
         bq = base.as_rational()
         if bq is not None:
             return rational_power(bq, eq, b)
+        # A nested radical (`\\sqrt{\\sqrt{2}}`): a positive rational times radicals of
+        # primes, each raised on its own.
+        parts = _radical_monomial(base)
+        if parts is not None:
+            c, rad = parts
+            acc = rational_power(c, eq, b)
+            for prime, n, d in rad:
+                acc = acc.mul(rational_power(Fraction(prime), eq * Fraction(n, d), b), b)
+            return acc
     return _atom("pow", base, e)
+
+
+def _radical_monomial(r: RatFn) -> tuple[Fraction, tuple[tuple[int, int, int], ...]] | None:
+    if r.den.as_const() != 1 or len(r.num.terms) != 1:
+        return None
+    ((rad, imag, syms), c) = next(iter(r.num.terms.items()))
+    return (c, rad) if c > 0 and not imag and not syms else None
+
+
+def _factorial_ratio(a_node: Node, c_node: Node, b: Budget) -> RatFn | None:
+    """``a! / c!`` as the product of the integers between them when they are near."""
+    a, c = _int_value(scalar(a_node, b)), _int_value(scalar(c_node, b))
+    if a is None or c is None or a < 0 or c < 0 or abs(a - c) > 100_000:
+        return None
+    acc = 1
+    for k in range(min(a, c) + 1, max(a, c) + 1):
+        b.tick(1 + acc.bit_length() // 64)
+        acc *= k
+        if acc.bit_length() > MAX_BITS:
+            raise Fail("too_big")
+    return RatFn.const(Fraction(acc) if a >= c else Fraction(1, acc))
 
 
 def _factorial(n: int, b: Budget) -> RatFn:
@@ -1504,6 +1592,9 @@ def _binom(n: int, k: int, b: Budget) -> RatFn:
     if k < 0 or n < 0 or k > n:
         return RatFn.const(0)
     k = min(k, n - k)
+    # C(n, k) >= (n/k)^k: refuse before multiplying out what cannot fit.
+    if k > 0 and k * math.log2(_to_float(n) / k) > MAX_BITS:
+        raise Fail("too_big")
     acc = 1
     for j in range(k):
         b.tick(1 + acc.bit_length() // 64)
@@ -1809,6 +1900,11 @@ def approx_log2(n: Node) -> tuple[float, float] | None:
 def _magnitude_differs(gold_node: Node | None, answer: Node) -> bool:
     if gold_node is None:
         return False
+    # A size estimate exists only for a nonzero value (`1000000!` is not 0).
+    if (gold_node == ("int", 0) and approx_log2(answer) is not None) or (
+        answer == ("int", 0) and approx_log2(gold_node) is not None
+    ):
+        return True
     x, y = approx_log2(gold_node), approx_log2(answer)
     if x is None or y is None:
         return False
@@ -1817,6 +1913,179 @@ def _magnitude_differs(gold_node: Node | None, answer: Node) -> bool:
     if math.isinf(x[0]) or math.isinf(y[0]):
         return True
     return abs(x[0] - y[0]) > x[1] + y[1] + 2
+
+
+# ---------------------------------------------------------------------------------------------
+# Modular checks (to tell apart values too big to compute: `2^{10^6}+1` against `2^{10^6}`)
+# ---------------------------------------------------------------------------------------------
+
+PRIMES = (4_294_967_291, 4_294_967_279)  # below 2^32, as in the Rust judge
+MAX_PRODUCT = 100_000  # most factors of a factorial or binomial multiplied out mod p
+
+
+def residues(n: Node, b: Budget) -> tuple[int | None, ...]:
+    """The residues of a scalar answer modulo ``PRIMES`` (``None`` where it has none): a ring
+    homomorphism, so a difference proves two values (or rational functions) different."""
+    return tuple(residue(n, p, b) for p in PRIMES)
+
+
+def costly(n: Node) -> bool:
+    """A factorial, a binomial, or a power to an integer of 64 or more or to a computed
+    exponent: worth a modular check before computing it exactly."""
+    k = n[0]
+    if k in ("fact", "binom"):
+        return True
+    if k == "pow":
+        e = n[2]
+        if e[0] == "int":
+            big = abs(e[1]).bit_length() > 6
+        else:
+            big = e[0] in ("pow", "fact", "binom", "mul", "add", "sub")
+        return big or costly(n[1])
+    if k == "neg":
+        return costly(n[1])
+    if k in ("add", "sub", "mul", "div"):
+        return costly(n[1]) or costly(n[2])
+    return False
+
+
+def residues_differ(x: Sequence[int | None], y: Sequence[int | None]) -> bool:
+    return any(a is not None and c is not None and a != c for a, c in zip(x, y, strict=True))
+
+
+def _symbol_value(name: str, p: int) -> int:
+    """A fixed value for a free symbol: FNV-1a (64-bit) of its name, reduced mod p."""
+    h = 0xCBF29CE484222325
+    for byte in name.encode():
+        h = ((h ^ byte) * 0x100000001B3) % (1 << 64)
+    return h % p
+
+
+def _inverse(a: int, p: int) -> int | None:
+    return pow(a, p - 2, p) if a else None
+
+
+def _exact_integer(n: Node, b: Budget) -> int | None:
+    if n[0] == "int":
+        return int(n[1])
+    try:
+        q = scalar(n, b).as_rational()
+    except Fail as e:
+        if e.kind == "budget":
+            raise
+        return None
+    return q.numerator if q is not None and q.denominator == 1 else None
+
+
+def _natural_residue(n: Node, m: int, b: Budget) -> int | None:
+    """``n mod m`` for nonnegative integers built by ``+``, ``*`` and powers, else None."""
+    b.tick(1)
+    k = n[0]
+    if k == "int" and n[1] >= 0:
+        return int(n[1] % m)
+    if k in ("add", "mul"):
+        a, c = _natural_residue(n[1], m, b), _natural_residue(n[2], m, b)
+        if a is None or c is None:
+            return None
+        return (a + c) % m if k == "add" else a * c % m
+    if k == "pow":
+        a, e = _natural_residue(n[1], m, b), _exact_integer(n[2], b)
+        if a is None or e is None or e < 0:
+            return None
+        b.tick(1 + e.bit_length() // 64)
+        return pow(a, e, m)
+    return None
+
+
+def residue(n: Node, p: int, b: Budget) -> int | None:
+    """The residue of ``n`` modulo the prime ``p``, or None (radicals, i, logs, infinity)."""
+    b.tick(1)
+    k = n[0]
+    if k == "int":
+        return int(n[1] % p)
+    if k in ("num", "litfrac"):
+        num, den = (n[1].numerator, n[1].denominator) if k == "num" else (n[1], n[2])
+        inv = _inverse(den % p, p)
+        return None if inv is None else num % p * inv % p
+    if k == "sym":
+        return None if n[1] == "inf" else _symbol_value(n[1], p)
+    if k == "neg":
+        a = residue(n[1], p, b)
+        return None if a is None else (p - a) % p
+    if k in ("add", "sub", "mul", "div"):
+        a, c = residue(n[1], p, b), residue(n[2], p, b)
+        if a is None or c is None:
+            return None
+        if k == "div":
+            inv = _inverse(c, p)
+            return None if inv is None else a * inv % p
+        return {"add": a + c, "sub": a - c, "mul": a * c}[k] % p
+    if k == "pow":
+        return _power_residue(n[1], n[2], p, b)
+    if k == "fact":
+        e = _exact_integer(n[1], b)
+        return None if e is None or e < 0 else _product_residue(1, e, p, b)
+    if k == "binom":
+        nn, kk = _exact_integer(n[1], b), _exact_integer(n[2], b)
+        return None if nn is None or kk is None else _binom_residue(nn, kk, p, b)
+    return None
+
+
+def _power_residue(x: Node, e: Node, p: int, b: Budget) -> int | None:
+    a = residue(x, p, b)
+    if a is None:
+        return None
+    k = _exact_integer(e, b)
+    if k is not None:
+        b.tick(1 + abs(k).bit_length() // 64)
+        if a == 0:
+            return None if k < 0 else (1 % p if k == 0 else 0)  # 0^0 = 1
+        return pow(_inverse(a, p) if k < 0 else a, abs(k), p)  # type: ignore[arg-type]
+    if a == 0:
+        return None
+    # An exponent too big to compute: a^k = a^(k mod (p-1)) for a != 0 mod p (Fermat).
+    r = _natural_residue(e, p - 1, b)
+    return None if r is None else pow(a, r, p)
+
+
+def _product_residue(start: int, stop: int, p: int, b: Budget) -> int | None:
+    """``start * ... * stop`` mod p; None past ``MAX_PRODUCT`` factors."""
+    if stop >= 1 << 64:
+        return None
+    if stop >= p:
+        return 0 if start <= p else None
+    if max(stop - start, 0) > MAX_PRODUCT:
+        return None
+    acc = 1 % p
+    for k in range(start, stop + 1):
+        if (k - start) % 64 == 0:
+            b.tick(1)
+        acc = acc * (k % p) % p
+    return acc
+
+
+def _binom_residue(n: int, k: int, p: int, b: Budget) -> int | None:
+    if k < 0 or n < 0 or k > n:
+        return 0
+    k = min(k, n - k)
+    if n >= 1 << 64 or n >= p or k > MAX_PRODUCT:
+        return None
+    if k == 0:
+        return 1 % p
+    top, bottom = _product_residue(n - k + 1, n, p, b), _product_residue(1, k, p, b)
+    if top is None or bottom is None:
+        return None
+    inv = _inverse(bottom, p)
+    return None if inv is None else top * inv % p
+
+
+def _provably_different(gold_node: Node | None, answer: Node, b: Budget) -> bool:
+    """Exact evaluation could not afford it: residues mod large primes, or sizes, differ."""
+    if gold_node is None:
+        return False
+    if residues_differ(residues(gold_node, b), residues(answer, b)):
+        return True
+    return _magnitude_differs(gold_node, answer)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1883,13 +2152,21 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
         node = e
     gv = gold.value
     gold_node = gold.node if not isinstance(gold.node, Fail) else None
+    # A costly answer (factorials, binomials, big powers) is first checked mod p.
+    if (
+        gold_node is not None
+        and not isinstance(node, Fail)
+        and (costly(gold_node) or costly(node))
+        and residues_differ(residues(gold_node, b), residues(node, b))
+    ):
+        return False
     if not isinstance(gv, Fail) and not isinstance(node, Fail):
         try:
             av = evaluate(node, b)
         except Fail as e:
             if e.kind == "invalid":
                 return False
-            if _magnitude_differs(gold_node, node):
+            if _provably_different(gold_node, node, b):
                 return False
             raise
         return equivalent(gv, av, b)
@@ -1898,7 +2175,7 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
     ):
         return _text_key(norm) == _text_key(gold.norm)
     if isinstance(gv, Fail) and not isinstance(node, Fail):
-        if _magnitude_differs(gold_node, node):
+        if _provably_different(gold_node, node, b):
             return False
         raise Fail("budget")
     assert isinstance(node, Fail)

@@ -5,7 +5,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive};
 
 use super::budget::{Budget, Fail, Res, MAX_BITS};
-use super::parse::{expand_pm, Node, RelOp};
+use super::parse::{expand_pm, log2_abs, Node, RelOp};
 use super::poly::{rational_power, Poly, RatFn};
 
 /// The exact value of an answer.
@@ -91,7 +91,14 @@ pub fn scalar(n: &Node, b: &mut Budget) -> Res<RatFn> {
         Node::Add(x, y) => scalar(x, b)?.add(&scalar(y, b)?, b),
         Node::Sub(x, y) => scalar(x, b)?.sub(&scalar(y, b)?, b),
         Node::Mul(x, y) => scalar(x, b)?.mul(&scalar(y, b)?, b),
-        Node::Div(x, y) => scalar(x, b)?.div(&scalar(y, b)?, b),
+        Node::Div(x, y) => {
+            if let (Node::Fact(a), Node::Fact(c)) = (x.as_ref(), y.as_ref()) {
+                if let Some(q) = factorial_ratio(a, c, b)? {
+                    return Ok(q);
+                }
+            }
+            scalar(x, b)?.div(&scalar(y, b)?, b)
+        }
         Node::Pow(x, y) => power(&scalar(x, b)?, &scalar(y, b)?, b),
         Node::Fact(x) => {
             let v = scalar(x, b)?;
@@ -146,6 +153,25 @@ fn exact_log(base: &BigRational, x: &BigRational, b: &mut Budget) -> Res<Option<
     if !base.is_positive() || base.is_one() || !x.is_positive() {
         return Ok(None);
     }
+    // The sizes suggest the exponent (`\log_2 2^{100000}`): check its neighbours exactly.
+    let log = |r: &BigRational| log2_abs(r.numer()) - log2_abs(r.denom());
+    let guess = log(x) / log(base);
+    if guess.is_finite() && guess.abs() > 64.0 {
+        for q in 1..=6i64 {
+            let p = (guess * q as f64).round();
+            if p.abs() > 1e7 {
+                break;
+            }
+            let k = BigRational::new(BigInt::from(p as i64), BigInt::from(q));
+            let lhs = RatFn::constant(base.clone()).powi(&BigInt::from(p as i64), b);
+            let rhs = RatFn::constant(x.clone()).powi(&BigInt::from(q), b);
+            if let (Ok(l), Ok(r)) = (lhs, rhs) {
+                if l == r {
+                    return Ok(Some(k));
+                }
+            }
+        }
+    }
     for q in 1..=6i64 {
         for p in -64..=64i64 {
             b.tick(4)?;
@@ -174,8 +200,57 @@ fn power(base: &RatFn, e: &RatFn, b: &mut Budget) -> Res<RatFn> {
         if let Some(bq) = base.as_rational() {
             return rational_power(&bq, &eq, b);
         }
+        // A nested radical (`\sqrt{\sqrt{2}}`, `(2\sqrt[3]{3})^{1/2}`): a positive rational
+        // times radicals of primes, each raised on its own.
+        if let Some((c, rad)) = radical_monomial(base) {
+            let mut acc = rational_power(&c, &eq, b)?;
+            for (p, n, d) in rad {
+                let k = &eq * BigRational::new(BigInt::from(n), BigInt::from(d));
+                let p = BigRational::from_integer(BigInt::from(p));
+                acc = acc.mul(&rational_power(&p, &k, b)?, b)?;
+            }
+            return Ok(acc);
+        }
     }
     Ok(atom("pow", &[base, e]))
+}
+
+/// `c * prod p^(n/d)` with `c > 0` rational and no symbols or `i`, as its parts.
+fn radical_monomial(r: &RatFn) -> Option<(BigRational, Vec<(num_bigint::BigUint, u32, u32)>)> {
+    if !r.den.as_constant().is_some_and(|c| c.is_one()) || r.num.0.len() != 1 {
+        return None;
+    }
+    let (m, c) = r.num.0.iter().next()?;
+    (c.is_positive() && !m.imag && m.syms.is_empty()).then(|| (c.clone(), m.rad.clone()))
+}
+
+/// `a! / c!` as the product of the integers between them when they are near each other
+/// (`\frac{100000!}{99999!}` is 100000 although 100000! itself is too big to compute).
+fn factorial_ratio(a: &Node, c: &Node, b: &mut Budget) -> Res<Option<RatFn>> {
+    let (av, cv) = (scalar(a, b)?, scalar(c, b)?);
+    let (Some(a), Some(c)) = (int_value(&av), int_value(&cv)) else {
+        return Ok(None);
+    };
+    if a.is_negative() || c.is_negative() || (&a - &c).abs() > BigInt::from(100_000) {
+        return Ok(None);
+    }
+    let (lo, hi) = if a >= c { (&c, &a) } else { (&a, &c) };
+    let mut acc = BigInt::one();
+    let mut k = lo + 1;
+    while &k <= hi {
+        b.tick(1 + acc.bits() / 64)?;
+        acc *= &k;
+        if acc.bits() > MAX_BITS {
+            return Err(Fail::TooBig);
+        }
+        k += 1;
+    }
+    let acc = BigRational::from_integer(acc);
+    Ok(Some(RatFn::constant(if a >= c {
+        acc
+    } else {
+        acc.recip()
+    })))
 }
 
 fn factorial(n: &BigInt, b: &mut Budget) -> Res<RatFn> {
@@ -201,6 +276,11 @@ fn binom(n: &BigInt, k: &BigInt, b: &mut Budget) -> Res<RatFn> {
     }
     let k = k.min(&(n - k)).clone();
     let k = k.to_u64().ok_or(Fail::TooBig)?;
+    // C(n, k) >= (n/k)^k: refuse before multiplying out what cannot fit.
+    let nf = n.to_f64().unwrap_or(f64::INFINITY);
+    if k > 0 && (k as f64) * (nf / k as f64).log2() > MAX_BITS as f64 {
+        return Err(Fail::TooBig);
+    }
     let mut acc = BigInt::one();
     for j in 0..k {
         b.tick(1 + acc.bits() / 64)?;

@@ -172,7 +172,8 @@ fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
                     continue;
                 }
             }
-            if int_part.len() + frac_part.len() > 20_000 {
+            // 39,000 digits stay below the 2^17-bit size limit of exact numbers.
+            if int_part.len() + frac_part.len() > 39_000 {
                 return Err(Fail::TooBig);
             }
             b.tick((int_part.len() + frac_part.len()) as u64 / 8)?;
@@ -921,19 +922,22 @@ pub fn expand_pm(n: &Node) -> Res<Vec<Node>> {
     }
 }
 
+/// `log2 |x|` (NaN for 0), for numbers of any size.
+pub fn log2_abs(x: &BigInt) -> f64 {
+    use num_traits::ToPrimitive;
+    let bits = x.bits();
+    if bits < 1000 {
+        x.to_f64().map_or(f64::NAN, |v| v.abs().log2())
+    } else {
+        let shifted: BigInt = x >> (bits - 64);
+        shifted.to_f64().map_or(f64::NAN, |v| v.abs().log2()) + (bits - 64) as f64
+    }
+}
+
 /// Rough `log2 |value|` with an error bound, for proving two huge numbers differ without
 /// computing them (an exponent tower against an ordinary number). `None` when unknown.
 pub fn approx_log2(n: &Node) -> Option<(f64, f64)> {
-    fn big_log2(x: &BigInt) -> f64 {
-        use num_traits::ToPrimitive;
-        let bits = x.bits();
-        if bits < 1000 {
-            x.to_f64().map_or(f64::NAN, |v| v.abs().log2())
-        } else {
-            let shifted: BigInt = x >> (bits - 64);
-            shifted.to_f64().map_or(f64::NAN, |v| v.abs().log2()) + (bits - 64) as f64
-        }
-    }
+    let big_log2 = log2_abs;
     fn value(n: &Node) -> Option<f64> {
         match n {
             Node::Int(x) => num_traits::ToPrimitive::to_f64(x),
