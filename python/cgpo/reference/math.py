@@ -1595,12 +1595,48 @@ def _binom(n: int, k: int, b: Budget) -> RatFn:
     # C(n, k) >= (n/k)^k: refuse before multiplying out what cannot fit.
     if k > 0 and k * math.log2(_to_float(n) / k) > MAX_BITS:
         raise Fail("too_big")
+    if k > 1000 and n <= 1_000_000:
+        return _binom_by_primes(n, k, b)
     acc = 1
     for j in range(k):
         b.tick(1 + acc.bit_length() // 64)
         acc = acc * (n - j) // (j + 1)
         if acc.bit_length() > MAX_BITS:
             raise Fail("too_big")
+    return RatFn.const(acc)
+
+
+def _binom_by_primes(n: int, k: int, b: Budget) -> RatFn:
+    """``C(n, k)`` as the product of its prime powers (Legendre's exponents), multiplied as a
+    balanced tree (the Rust judge's algorithm, same work units)."""
+    b.tick(1 + n // 64)
+    composite = bytearray(n + 1)
+    factors: list[int] = []
+    for p in range(2, n + 1):
+        if composite[p]:
+            continue
+        composite[p * p :: p] = b"\x01" * len(range(p * p, n + 1, p))
+        b.tick(1)
+        e, q = 0, p
+        while True:
+            e += n // q - k // q - (n - k) // q
+            if q > n // p:
+                break
+            q *= p
+        if e > 0:
+            factors.append(p**e)
+    while len(factors) > 1:
+        nxt = []
+        for i in range(0, len(factors) - 1, 2):
+            x, y = factors[i], factors[i + 1]
+            b.tick(1 + (x.bit_length() + y.bit_length()) // 64)
+            nxt.append(x * y)
+        if len(factors) % 2:
+            nxt.append(factors[-1])
+        factors = nxt
+    acc = factors[0] if factors else 1
+    if acc.bit_length() > MAX_BITS:
+        raise Fail("too_big")
     return RatFn.const(acc)
 
 
@@ -1920,7 +1956,7 @@ def _magnitude_differs(gold_node: Node | None, answer: Node) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 PRIMES = (4_294_967_291, 4_294_967_279)  # below 2^32, as in the Rust judge
-MAX_PRODUCT = 100_000  # most factors of a factorial or binomial multiplied out mod p
+MAX_PRODUCT = 20_000  # most factors of a factorial or binomial multiplied out mod p
 
 
 def residues(n: Node, b: Budget) -> tuple[int | None, ...]:
