@@ -76,8 +76,9 @@ def gold_text(v: Any, where: str) -> str:
     # numpy and other float types print the shortest decimal of their own precision
     # (numpy.float32(0.1) prints "0.1"); use it only when it reads back as the same value.
     text = str(v)
+    float_type: Any = type(v)
     try:
-        same = _DECIMAL.fullmatch(text) is not None and type(v)(text) == v
+        same = _DECIMAL.fullmatch(text) is not None and float_type(text) == v
     except (TypeError, ValueError):
         same = False
     return text if same else repr(f)

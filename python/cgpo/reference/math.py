@@ -1444,9 +1444,9 @@ def scalar(n: Node, b: Budget) -> RatFn:
     if k == "neg":
         return scalar(n[1], b).neg()
     if k == "div" and n[1][0] == "fact" and n[2][0] == "fact":
-        q = _factorial_ratio(n[1][1], n[2][1], b)
-        if q is not None:
-            return q
+        ratio = _factorial_ratio(n[1][1], n[2][1], b)
+        if ratio is not None:
+            return ratio
     if k in ("add", "sub", "mul", "div"):
         x, y = scalar(n[1], b), scalar(n[2], b)
         return {"add": x.add, "sub": x.sub, "mul": x.mul, "div": x.div}[k](y, b)

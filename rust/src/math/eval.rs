@@ -215,8 +215,11 @@ fn power(base: &RatFn, e: &RatFn, b: &mut Budget) -> Res<RatFn> {
     Ok(atom("pow", &[base, e]))
 }
 
+/// Radicals of a monomial: `(p, n, d)` is `p^(n/d)`.
+type Radicals = Vec<(num_bigint::BigUint, u32, u32)>;
+
 /// `c * prod p^(n/d)` with `c > 0` rational and no symbols or `i`, as its parts.
-fn radical_monomial(r: &RatFn) -> Option<(BigRational, Vec<(num_bigint::BigUint, u32, u32)>)> {
+fn radical_monomial(r: &RatFn) -> Option<(BigRational, Radicals)> {
     if !r.den.as_constant().is_some_and(|c| c.is_one()) || r.num.0.len() != 1 {
         return None;
     }
