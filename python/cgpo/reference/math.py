@@ -2115,6 +2115,96 @@ def _binom_residue(n: int, k: int, p: int, b: Budget) -> int | None:
     return None if inv is None else top * inv % p
 
 
+# Products too big to compute, compared by their prime factorisations (`4^{500000}` is
+# `2^{1000000}`, `100000!` is `100000 \\cdot 99999!`): (negative, {prime: exponent}).
+Factored = tuple[bool, dict[int, int]]
+MAX_FACTORED_INT = 10_000_000_000  # fully factored by trial division up to 10^5
+MAX_FACTORED_FACTORIAL = 200_000  # factored by Legendre's formula
+
+
+def _factor_int(x: int, b: Budget) -> dict[int, int]:
+    primes: dict[int, int] = {}
+    n, p = x, 2
+    while p * p <= n:
+        if p % 128 == 3:
+            b.tick(1)
+        while n % p == 0:
+            primes[p] = primes.get(p, 0) + 1
+            n //= p
+        p += 1 if p == 2 else 2
+    if n > 1:
+        primes[n] = primes.get(n, 0) + 1
+    return primes
+
+
+def _factor_factorial(n: int, b: Budget) -> dict[int, int]:
+    b.tick(1 + n // 64)
+    composite = bytearray(n + 1)
+    primes: dict[int, int] = {}
+    for p in range(2, n + 1):
+        if composite[p]:
+            continue
+        composite[p * p :: p] = b"\x01" * len(range(p * p, n + 1, p))
+        b.tick(1)
+        e, q = 0, p
+        while True:
+            e += n // q
+            if q > n // p:
+                break
+            q *= p
+        primes[p] = e
+    return primes
+
+
+def _times(x: Factored, y: Factored, sign: int) -> Factored:
+    primes = dict(x[1])
+    for p, e in y[1].items():
+        primes[p] = primes.get(p, 0) + sign * e
+        if primes[p] == 0:
+            del primes[p]
+    return (x[0] != y[0], primes)
+
+
+def factored(n: Node, b: Budget) -> Factored | None:
+    """The factorisation of a product of integers, powers, quotients and factorials, or None."""
+    b.tick(1)
+    k = n[0]
+    if k == "int":
+        v = abs(n[1])
+        return (n[1] < 0, _factor_int(v, b)) if 0 < v <= MAX_FACTORED_INT else None
+    if k == "litfrac":
+        fx, fy = factored(("int", n[1]), b), factored(("int", n[2]), b)
+        return None if fx is None or fy is None else _times(fx, fy, -1)
+    if k == "neg":
+        f = factored(n[1], b)
+        return None if f is None else (not f[0], f[1])
+    if k in ("mul", "div"):
+        fx, fy = factored(n[1], b), factored(n[2], b)
+        if fx is None or fy is None:
+            return None
+        return _times(fx, fy, -1 if k == "div" else 1)
+    if k == "pow":
+        fx, e = factored(n[1], b), _exact_integer(n[2], b)
+        if fx is None or e is None:
+            return None
+        b.tick(1 + len(fx[1]))
+        return (fx[0] and e % 2 == 1, {p: x * e for p, x in fx[1].items() if x * e != 0})
+    if k == "fact":
+        e = _exact_integer(n[1], b)
+        if e is None or not 0 <= e <= MAX_FACTORED_FACTORIAL:
+            return None
+        return (False, _factor_factorial(e, b))
+    return None
+
+
+def _equal_products(gold_node: Node | None, answer: Node, b: Budget) -> bool | None:
+    """``equal`` when both answers are such products, which decides them; else None."""
+    if gold_node is None:
+        return None
+    fx, fy = factored(gold_node, b), factored(answer, b)
+    return None if fx is None or fy is None else fx == fy
+
+
 def _provably_different(gold_node: Node | None, answer: Node, b: Budget) -> bool:
     """Exact evaluation could not afford it: residues mod large primes, or sizes, differ."""
     if gold_node is None:
@@ -2202,6 +2292,9 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
         except Fail as e:
             if e.kind == "invalid":
                 return False
+            equal = _equal_products(gold_node, node, b)
+            if equal is not None:
+                return equal
             if _provably_different(gold_node, node, b):
                 return False
             raise
@@ -2211,6 +2304,9 @@ def _decide(norm: str, gold: Gold, b: Budget) -> bool:
     ):
         return _text_key(norm) == _text_key(gold.norm)
     if isinstance(gv, Fail) and not isinstance(node, Fail):
+        equal = _equal_products(gold_node, node, b)
+        if equal is not None:
+            return equal
         if _provably_different(gold_node, node, b):
             return False
         raise Fail("budget")

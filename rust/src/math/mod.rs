@@ -14,6 +14,7 @@ pub mod modular;
 pub mod normalize;
 pub mod parse;
 pub mod poly;
+pub mod products;
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -199,16 +200,30 @@ fn decide(norm: &str, gold: &Gold, b: &mut Budget) -> Result<bool, Fail> {
         (Ok(gv), Ok(an)) => match eval::eval(an, b) {
             Ok(av) => eval::equivalent(gv, &av, b),
             Err(Fail::Invalid) => Ok(false),
-            Err(e) => provably_different(gold, an, b)?.then_some(false).ok_or(e),
+            Err(e) => match equal_products(gold, an, b)? {
+                Some(equal) => Ok(equal),
+                None => provably_different(gold, an, b)?.then_some(false).ok_or(e),
+            },
         },
         (Err(Fail::Invalid), _) | (_, Err(Fail::Invalid)) => {
             // At least one side is not mathematics: compare as text.
             Ok(text_key(norm) == text_key(&gold.norm))
         }
-        (Err(_), Ok(an)) => provably_different(gold, an, b)?
-            .then_some(false)
-            .ok_or(Fail::Budget),
+        (Err(_), Ok(an)) => match equal_products(gold, an, b)? {
+            Some(equal) => Ok(equal),
+            None => provably_different(gold, an, b)?
+                .then_some(false)
+                .ok_or(Fail::Budget),
+        },
         (_, Err(e)) => Err(*e),
+    }
+}
+
+/// Both answers are products too big to compute: compare their factorisations.
+fn equal_products(gold: &Gold, answer: &parse::Node, b: &mut Budget) -> Result<Option<bool>, Fail> {
+    match &gold.node {
+        Ok(gn) => products::equal_products(gn, answer, b),
+        Err(_) => Ok(None),
     }
 }
 

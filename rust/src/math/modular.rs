@@ -108,7 +108,7 @@ fn symbol_value(name: &str, p: u64) -> u64 {
 }
 
 /// The exact value of `n` when it is an integer that can be computed within the size limits.
-fn exact_integer(n: &Node, b: &mut Budget) -> Res<Option<BigInt>> {
+pub(crate) fn exact_integer(n: &Node, b: &mut Budget) -> Res<Option<BigInt>> {
     if let Node::Int(x) = n {
         return Ok(Some(x.clone()));
     }
