@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 import cgpo
@@ -153,8 +155,11 @@ def test_numeric_gold_answers(judge: MathJudge, gold: object, answer: str) -> No
     ("metadata", "match"),
     [
         ({}, "sample 0: metadata is missing the key 'answer'"),
-        ({"answer": None}, r"sample 0: metadata\['answer'\] must be str, int or float"),
-        ({"answer": True}, "must be str, int or float, got bool"),
+        ({"answer": None}, r"sample 0: metadata\['answer'\] must be str, int, float"),
+        ({"answer": True}, "must be str, int, float, Fraction or Decimal, got bool"),
+        ({"answer": 1j}, "got complex"),
+        ({"answer": Decimal("NaN")}, "not finite"),
+        ({"answer": "1\ud800"}, r"sample 0: metadata\['answer'\] holds a lone surrogate"),
         ({"answer": "  "}, "empty string"),
         ({"answer": float("nan")}, "not finite"),
     ],
@@ -212,8 +217,12 @@ def test_exponent_tower_is_rejected_not_an_error() -> None:
 
 
 def test_over_budget_is_error() -> None:
-    r = MathJudge().explain([Sample("q", "\\boxed{(x+y+z+w)^{400}}", {"answer": "1"})])[0]
+    # Equal, and within the size estimates, but too much work to expand within the budget.
+    r = MathJudge().explain([Sample("q", "\\boxed{(x+1)^{3000}}", {"answer": "(1+x)^{3000}"})])[0]
     assert (r.verdict, r.reason) == (Verdict.ERROR, "budget_exceeded")
+    # Too many terms to expand, but its value at a point mod p is not 1: decided.
+    r = MathJudge().explain([Sample("q", "\\boxed{(x+y+z+w)^{400}}", {"answer": "1"})])[0]
+    assert (r.verdict, r.reason) == (Verdict.VIOLATED, "not_equivalent")
     assert MathJudge(max_steps=10).judge(
         [Sample("q", "\\boxed{(x+1)^2}", {"answer": "x^2+2x+1"})]
     ) == [Verdict.ERROR]

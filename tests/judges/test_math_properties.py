@@ -197,6 +197,9 @@ latexish = st.lists(
         "\\frac", "\\sqrt", "\\pi", "\\cdot", "\\left(", "\\right)", "\\{", "\\}", "\\pm",
         "\\infty", "\\cup", "\\text{cm}", "\\begin{pmatrix}", "\\end{pmatrix}", "&", "\\\\",
         "\\boxed{", "$", "%", "\\le", "\\log_", "\\sin", "\\binom",
+        # the training-set conventions: list separators, labels, ratios, doubled backslashes
+        "\\quad", "\\quadx", ";", ":", " or ", "and", ",\\!", "{,}", "\\\\frac", "\\\\left(",
+        "\\text{ and }", "\\(", "\\)", "} \\quad \\boxed{", "}, \\boxed{", "y_1 = \\boxed{", "!",
     ]),
     max_size=25,
 ).map("".join)  # fmt: skip

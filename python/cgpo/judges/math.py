@@ -8,8 +8,10 @@ a per-decision budget, the GIL released and the batch judged in parallel. See ``
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
-from numbers import Integral, Real
+from decimal import Decimal
+from numbers import Integral, Rational, Real
 from typing import Any
 
 from cgpo import _core
@@ -23,10 +25,16 @@ EXTRACTION_STRATEGIES: tuple[str, ...] = ("boxed", "final_answer", "hashes", "an
 
 
 def gold_answers(samples: Sequence[Sample], key: str = "answer") -> list[str]:
-    """``metadata[key]`` of every sample as a string (ints and finite floats are accepted).
+    """``metadata[key]`` of every sample as a string the judge parses exactly.
+
+    Accepted: ``str``; integers of any size (``int``, ``numpy.int64``...); fractions
+    (``Fraction(1, 3)`` is ``"1/3"``); ``decimal.Decimal`` (its exact digits); binary floats
+    (``float``, ``numpy.float32``...) as the shortest decimal that reads back as the same value
+    of their own type (``0.1`` and ``numpy.float32(0.1)`` are both ``"0.1"``).
 
     Raises :class:`cgpo.InvalidInputError` naming the sample and the key for a missing key, a
-    wrong type, an empty string, a bool, or a non-finite float.
+    wrong type (``bool``, ``complex``, ``None``...), an empty string, a non-finite number, or a
+    string that is not valid Unicode (a lone surrogate such as ``"\\ud800"``).
     """
     out = []
     for i, s in enumerate(samples):
@@ -36,24 +44,99 @@ def gold_answers(samples: Sequence[Sample], key: str = "answer") -> list[str]:
             continue
         if key not in s.metadata:
             raise InvalidInputError(f"sample {i}: metadata is missing the key {key!r}")
-        v: Any = s.metadata[key]
-        if isinstance(v, bool) or not isinstance(v, (str, Integral, Real)):
-            raise InvalidInputError(
-                f"sample {i}: metadata[{key!r}] must be str, int or float, got {type(v).__name__}"
-            )
-        if isinstance(v, str):
-            if not v.strip():
-                raise InvalidInputError(f"sample {i}: metadata[{key!r}] is an empty string")
-            out.append(v)
-        elif isinstance(v, Integral):
-            out.append(str(int(v)))
-        else:
-            f = float(v)
-            if not math.isfinite(f):
-                raise InvalidInputError(f"sample {i}: metadata[{key!r}] is not finite: {f}")
-            # repr gives the shortest decimal that round-trips: 0.1 stays "0.1".
-            out.append(repr(f))
+        out.append(gold_text(s.metadata[key], f"sample {i}: metadata[{key!r}]"))
     return out
+
+
+def gold_text(v: Any, where: str) -> str:
+    """One gold answer as text (see :func:`gold_answers`); ``where`` names it in errors."""
+    if isinstance(v, str):
+        if not v.strip():
+            raise InvalidInputError(f"{where} is an empty string")
+        return v
+    if isinstance(v, bool) or not isinstance(v, (Real, Decimal)):
+        raise InvalidInputError(
+            f"{where} must be str, int, float, Fraction or Decimal, got {type(v).__name__}"
+        )
+    if isinstance(v, Integral):
+        return int_to_decimal(int(v))
+    if isinstance(v, Rational):
+        n, d = int(v.numerator), int(v.denominator)
+        return int_to_decimal(n) if d == 1 else f"{int_to_decimal(n)}/{int_to_decimal(d)}"
+    if isinstance(v, Decimal):
+        if not v.is_finite():
+            raise InvalidInputError(f"{where} is not finite: {v}")
+        return decimal_text(v)
+    f = float(v)
+    if not math.isfinite(f):
+        raise InvalidInputError(f"{where} is not finite: {f}")
+    if type(v) is float:
+        # repr gives the shortest decimal that round-trips: 0.1 stays "0.1".
+        return repr(f)
+    # numpy and other float types print the shortest decimal of their own precision
+    # (numpy.float32(0.1) prints "0.1"); use it only when it reads back as the same value.
+    text = str(v)
+    float_type: Any = type(v)
+    try:
+        same = _DECIMAL.fullmatch(text) is not None and float_type(text) == v
+    except (TypeError, ValueError):
+        same = False
+    return text if same else repr(f)
+
+
+_DECIMAL = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def int_to_decimal(n: int) -> str:
+    """``str(n)`` without Python's 4,300-digit limit on int-to-str conversion (divide and
+    conquer on powers of ten, so no global setting changes)."""
+    if n < 0:
+        return "-" + int_to_decimal(-n)
+    if n.bit_length() < 10_000:  # ~3,000 digits: within the limit
+        return str(n)
+    half = (n.bit_length() * 3 // 10) // 2  # about half the number of digits
+    high, low = divmod(n, 10**half)
+    return int_to_decimal(high) + int_to_decimal(low).rjust(half, "0")
+
+
+def decimal_text(v: Decimal) -> str:
+    """A Decimal's exact value: plain digits, or ``m\\times10^{e}`` for huge exponents."""
+    sign, digits, exponent = v.as_tuple()
+    assert isinstance(exponent, int)
+    if abs(exponent) <= 1000:
+        return format(v, "f")
+    mantissa = "".join(map(str, digits)) or "0"
+    return f"{'-' if sign else ''}{mantissa}\\times10^{{{exponent}}}"
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def lone_surrogate(text: str) -> int | None:
+    """Index of the first lone surrogate in ``text`` (not valid Unicode), or ``None``."""
+    m = _SURROGATE.search(text)
+    return m.start() if m else None
+
+
+def check_gold_unicode(answers: Sequence[str], key: str = "answer") -> None:
+    """Raises :class:`cgpo.InvalidInputError` naming the first gold answer that holds a lone
+    surrogate (valid in a Python ``str`` and in JSON, but not Unicode text)."""
+    for i, a in enumerate(answers):
+        k = lone_surrogate(a)
+        if k is not None:
+            raise InvalidInputError(
+                f"sample {i}: metadata[{key!r}] holds a lone surrogate "
+                f"(U+{ord(a[k]):04X} at index {k}), which is not valid Unicode text"
+            )
+
+
+def invalid_text(index: int) -> JudgeResult:
+    """The verdict on a completion that is not valid Unicode text."""
+    return JudgeResult(
+        Verdict.ERROR,
+        "invalid_text",
+        {"error": f"the completion holds a lone surrogate at index {index}"},
+    )
 
 
 def check_budget(timeout_ms: float, max_steps: int) -> tuple[float, int]:
@@ -98,7 +181,9 @@ class MathJudge(BaseJudge):
         The metadata key holding the gold answer.
 
     Reasons: ``equivalent``, ``not_equivalent``, ``no_answer`` (VIOLATED: nothing extracted),
-    ``budget_exceeded`` and ``panic`` (ERROR). ``details["extracted"]`` is the extracted answer.
+    ``budget_exceeded``, ``invalid_text`` (a lone surrogate in the completion) and ``panic``
+    (ERROR). ``details["extracted"]`` is the extracted answer (``details["error"]`` for ERRORs
+    other than ``budget_exceeded``).
 
     Examples
     --------
@@ -124,12 +209,23 @@ class MathJudge(BaseJudge):
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         answers = gold_answers(samples, self.answer_key)
+        completions = [s.completion for s in samples]
+        try:
+            return self._judge(completions, answers)
+        except UnicodeEncodeError:
+            pass
+        # Some text is not valid Unicode (a lone surrogate) and cannot cross into Rust: the
+        # gold answer is the caller's data (an error naming it), a completion is the model's
+        # output (ERROR for that sample; every other sample is judged as usual).
+        check_gold_unicode(answers, self.answer_key)
+        bad = {i: k for i, c in enumerate(completions) if (k := lone_surrogate(c)) is not None}
+        keep = [i for i in range(len(samples)) if i not in bad]
+        judged = iter(self._judge([completions[i] for i in keep], [answers[i] for i in keep]))
+        return [invalid_text(bad[i]) if i in bad else next(judged) for i in range(len(samples))]
+
+    def _judge(self, completions: list[str], answers: list[str]) -> list[JudgeResult]:
         raw = _core.math_judge(
-            [s.completion for s in samples],
-            answers,
-            list(self.extraction),
-            self.timeout_ms,
-            self.max_steps,
+            completions, answers, list(self.extraction), self.timeout_ms, self.max_steps
         )
         return [
             JudgeResult(

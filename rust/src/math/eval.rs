@@ -5,7 +5,7 @@ use num_rational::BigRational;
 use num_traits::{One, Signed, ToPrimitive};
 
 use super::budget::{Budget, Fail, Res, MAX_BITS};
-use super::parse::{expand_pm, Node, RelOp};
+use super::parse::{expand_pm, log2_abs, Node, RelOp};
 use super::poly::{rational_power, Poly, RatFn};
 
 /// The exact value of an answer.
@@ -16,6 +16,8 @@ pub enum Val {
     Seq(u8, u8, Vec<Val>),
     /// Order-insensitive collection: `\{...\}`, bare lists `a, b`, the branches of `\pm`.
     Set(Vec<Val>),
+    /// `a : b`: equal to any proportional ratio (a two-term ratio also to the number a/b).
+    Ratio(Vec<RatFn>),
     Union(Vec<Val>),
     Matrix(Vec<Vec<Val>>),
     Rel(Vec<RelOp>, Vec<Val>),
@@ -44,6 +46,12 @@ pub fn eval(n: &Node, b: &mut Budget) -> Res<Val> {
                 .collect::<Res<Vec<_>>>()?,
         ),
         Node::Rel(ops, terms) => Val::Rel(ops.clone(), eval_all(terms, b)?),
+        Node::Ratio(terms) => Val::Ratio(
+            terms
+                .iter()
+                .map(|t| scalar(t, b))
+                .collect::<Res<Vec<_>>>()?,
+        ),
         _ => {
             let branches = expand_pm(n)?;
             if branches.len() == 1 {
@@ -83,7 +91,14 @@ pub fn scalar(n: &Node, b: &mut Budget) -> Res<RatFn> {
         Node::Add(x, y) => scalar(x, b)?.add(&scalar(y, b)?, b),
         Node::Sub(x, y) => scalar(x, b)?.sub(&scalar(y, b)?, b),
         Node::Mul(x, y) => scalar(x, b)?.mul(&scalar(y, b)?, b),
-        Node::Div(x, y) => scalar(x, b)?.div(&scalar(y, b)?, b),
+        Node::Div(x, y) => {
+            if let (Node::Fact(a), Node::Fact(c)) = (x.as_ref(), y.as_ref()) {
+                if let Some(q) = factorial_ratio(a, c, b)? {
+                    return Ok(q);
+                }
+            }
+            scalar(x, b)?.div(&scalar(y, b)?, b)
+        }
         Node::Pow(x, y) => power(&scalar(x, b)?, &scalar(y, b)?, b),
         Node::Fact(x) => {
             let v = scalar(x, b)?;
@@ -138,6 +153,25 @@ fn exact_log(base: &BigRational, x: &BigRational, b: &mut Budget) -> Res<Option<
     if !base.is_positive() || base.is_one() || !x.is_positive() {
         return Ok(None);
     }
+    // The sizes suggest the exponent (`\log_2 2^{100000}`): check its neighbours exactly.
+    let log = |r: &BigRational| log2_abs(r.numer()) - log2_abs(r.denom());
+    let guess = log(x) / log(base);
+    if guess.is_finite() && guess.abs() > 64.0 {
+        for q in 1..=6i64 {
+            let p = (guess * q as f64).round();
+            if p.abs() > 1e7 {
+                break;
+            }
+            let k = BigRational::new(BigInt::from(p as i64), BigInt::from(q));
+            let lhs = RatFn::constant(base.clone()).powi(&BigInt::from(p as i64), b);
+            let rhs = RatFn::constant(x.clone()).powi(&BigInt::from(q), b);
+            if let (Ok(l), Ok(r)) = (lhs, rhs) {
+                if l == r {
+                    return Ok(Some(k));
+                }
+            }
+        }
+    }
     for q in 1..=6i64 {
         for p in -64..=64i64 {
             b.tick(4)?;
@@ -166,8 +200,60 @@ fn power(base: &RatFn, e: &RatFn, b: &mut Budget) -> Res<RatFn> {
         if let Some(bq) = base.as_rational() {
             return rational_power(&bq, &eq, b);
         }
+        // A nested radical (`\sqrt{\sqrt{2}}`, `(2\sqrt[3]{3})^{1/2}`): a positive rational
+        // times radicals of primes, each raised on its own.
+        if let Some((c, rad)) = radical_monomial(base) {
+            let mut acc = rational_power(&c, &eq, b)?;
+            for (p, n, d) in rad {
+                let k = &eq * BigRational::new(BigInt::from(n), BigInt::from(d));
+                let p = BigRational::from_integer(BigInt::from(p));
+                acc = acc.mul(&rational_power(&p, &k, b)?, b)?;
+            }
+            return Ok(acc);
+        }
     }
     Ok(atom("pow", &[base, e]))
+}
+
+/// Radicals of a monomial: `(p, n, d)` is `p^(n/d)`.
+type Radicals = Vec<(num_bigint::BigUint, u32, u32)>;
+
+/// `c * prod p^(n/d)` with `c > 0` rational and no symbols or `i`, as its parts.
+fn radical_monomial(r: &RatFn) -> Option<(BigRational, Radicals)> {
+    if !r.den.as_constant().is_some_and(|c| c.is_one()) || r.num.0.len() != 1 {
+        return None;
+    }
+    let (m, c) = r.num.0.iter().next()?;
+    (c.is_positive() && !m.imag && m.syms.is_empty()).then(|| (c.clone(), m.rad.clone()))
+}
+
+/// `a! / c!` as the product of the integers between them when they are near each other
+/// (`\frac{100000!}{99999!}` is 100000 although 100000! itself is too big to compute).
+fn factorial_ratio(a: &Node, c: &Node, b: &mut Budget) -> Res<Option<RatFn>> {
+    let (av, cv) = (scalar(a, b)?, scalar(c, b)?);
+    let (Some(a), Some(c)) = (int_value(&av), int_value(&cv)) else {
+        return Ok(None);
+    };
+    if a.is_negative() || c.is_negative() || (&a - &c).abs() > BigInt::from(100_000) {
+        return Ok(None);
+    }
+    let (lo, hi) = if a >= c { (&c, &a) } else { (&a, &c) };
+    let mut acc = BigInt::one();
+    let mut k = lo + 1;
+    while &k <= hi {
+        b.tick(1 + acc.bits() / 64)?;
+        acc *= &k;
+        if acc.bits() > MAX_BITS {
+            return Err(Fail::TooBig);
+        }
+        k += 1;
+    }
+    let acc = BigRational::from_integer(acc);
+    Ok(Some(RatFn::constant(if a >= c {
+        acc
+    } else {
+        acc.recip()
+    })))
 }
 
 fn factorial(n: &BigInt, b: &mut Budget) -> Res<RatFn> {
@@ -193,6 +279,14 @@ fn binom(n: &BigInt, k: &BigInt, b: &mut Budget) -> Res<RatFn> {
     }
     let k = k.min(&(n - k)).clone();
     let k = k.to_u64().ok_or(Fail::TooBig)?;
+    // C(n, k) >= (n/k)^k: refuse before multiplying out what cannot fit.
+    let nf = n.to_f64().unwrap_or(f64::INFINITY);
+    if k > 0 && (k as f64) * (nf / k as f64).log2() > MAX_BITS as f64 {
+        return Err(Fail::TooBig);
+    }
+    if k > 1000 && nf <= 1e6 {
+        return binom_by_primes(n.to_u64().expect("at most a million"), k, b);
+    }
     let mut acc = BigInt::one();
     for j in 0..k {
         b.tick(1 + acc.bits() / 64)?;
@@ -200,6 +294,57 @@ fn binom(n: &BigInt, k: &BigInt, b: &mut Budget) -> Res<RatFn> {
         if acc.bits() > MAX_BITS {
             return Err(Fail::TooBig);
         }
+    }
+    Ok(RatFn::constant(BigRational::from_integer(acc)))
+}
+
+/// `C(n, k)` as the product of its prime powers (Legendre: the exponent of `p` is the sum over
+/// `i` of `n/p^i - k/p^i - (n-k)/p^i`, rounded down), multiplied as a balanced tree: a few
+/// products of large numbers instead of `k` products of a large number by a small one
+/// (`\binom{100000}{50000}` in about a millisecond instead of thirty).
+fn binom_by_primes(n: u64, k: u64, b: &mut Budget) -> Res<RatFn> {
+    b.tick(1 + n / 64)?;
+    let mut composite = vec![false; n as usize + 1];
+    let mut factors: Vec<BigInt> = Vec::new();
+    for p in 2..=n {
+        if composite[p as usize] {
+            continue;
+        }
+        let mut m = p * p;
+        while m <= n {
+            composite[m as usize] = true;
+            m += p;
+        }
+        b.tick(1)?;
+        let (mut e, mut q) = (0u64, p);
+        loop {
+            e += n / q - k / q - (n - k) / q;
+            if q > n / p {
+                break;
+            }
+            q *= p;
+        }
+        if e > 0 {
+            factors.push(num_traits::pow(BigInt::from(p), e as usize));
+        }
+    }
+    while factors.len() > 1 {
+        let mut next = Vec::with_capacity(factors.len().div_ceil(2));
+        for pair in factors.chunks(2) {
+            match pair {
+                [x, y] => {
+                    b.tick(1 + (x.bits() + y.bits()) / 64)?;
+                    next.push(x * y);
+                }
+                [x] => next.push(x.clone()),
+                _ => unreachable!("chunks of two"),
+            }
+        }
+        factors = next;
+    }
+    let acc = factors.pop().unwrap_or_else(BigInt::one);
+    if acc.bits() > MAX_BITS {
+        return Err(Fail::TooBig);
     }
     Ok(RatFn::constant(BigRational::from_integer(acc)))
 }
@@ -286,6 +431,12 @@ fn is_name(v: &Val) -> bool {
     if is_lone_symbol(v) {
         return true;
     }
+    // A tuple of variables (`(p, q) = (3, 2)`) or a ratio of them (`S_1 : S_2 = 7 : 32`).
+    match v {
+        Val::Seq(b'(', b')', items) if items.len() >= 2 => return items.iter().all(is_lone_symbol),
+        Val::Ratio(items) => return items.iter().all(|r| is_lone_symbol(&Val::Num(r.clone()))),
+        _ => {}
+    }
     let Val::Num(r) = v else { return false };
     r.den.as_constant().is_some_and(|c| c.is_one())
         && r.num.0.len() == 1
@@ -337,7 +488,15 @@ pub fn equivalent(gold: &Val, answer: &Val, b: &mut Budget) -> Res<bool> {
                 _ => Ok(false),
             }
         }
-        (Val::Set(xs), Val::Set(ys)) | (Val::Union(xs), Val::Union(ys)) => unordered(xs, ys, b),
+        (Val::Set(xs), Val::Set(ys)) => set_equal(xs, ys, b),
+        (Val::Union(xs), Val::Union(ys)) => unordered(xs, ys, b),
+        (Val::Ratio(xs), Val::Ratio(ys)) => proportional(xs, ys, b),
+        (Val::Ratio(xs), Val::Num(y)) | (Val::Num(y), Val::Ratio(xs)) if xs.len() == 2 => {
+            if xs[1].is_zero() {
+                return Ok(false);
+            }
+            xs[0].div(&xs[1], b)?.equals(y, b)
+        }
         (Val::Set(xs), y) | (y, Val::Set(xs)) if xs.len() == 1 => equivalent(&xs[0], y, b),
         (Val::Union(xs), y) | (y, Val::Union(xs)) if xs.len() == 1 => equivalent(&xs[0], y, b),
         (Val::Seq(o1, c1, xs), Val::Seq(o2, c2, ys)) => {
@@ -365,6 +524,49 @@ fn pairwise(xs: &[Val], ys: &[Val], b: &mut Budget) -> Res<bool> {
     for (x, y) in xs.iter().zip(ys) {
         if !equivalent(x, y, b)? {
             return Ok(false);
+        }
+    }
+    Ok(true)
+}
+
+/// The gold's list of solutions against the answer's: as multisets, except that an answer
+/// repeating a solution of a gold that lists each solution once is not wrong for it (`(3,17),
+/// (3,17), (17,3)` for `(3,17), (17,3)`). More distinct items than the gold is never equal.
+fn set_equal(gold: &[Val], answer: &[Val], b: &mut Budget) -> Res<bool> {
+    if answer.len() <= gold.len() {
+        return unordered(gold, answer, b);
+    }
+    let answer = distinct(answer, b)?;
+    if answer.len() != gold.len() || distinct(gold, b)?.len() != gold.len() {
+        return Ok(false);
+    }
+    unordered(gold, &answer, b)
+}
+
+/// The items of `xs` with later repeats (equivalent to an earlier item) left out.
+fn distinct(xs: &[Val], b: &mut Budget) -> Res<Vec<Val>> {
+    let mut out: Vec<Val> = Vec::with_capacity(xs.len());
+    'next: for x in xs {
+        for y in &out {
+            if equivalent(y, x, b)? {
+                continue 'next;
+            }
+        }
+        out.push(x.clone());
+    }
+    Ok(out)
+}
+
+/// `x_1 : ... : x_n` equals `y_1 : ... : y_n` when the two are proportional (neither all zero).
+fn proportional(xs: &[RatFn], ys: &[RatFn], b: &mut Budget) -> Res<bool> {
+    if xs.len() != ys.len() || xs.iter().all(RatFn::is_zero) || ys.iter().all(RatFn::is_zero) {
+        return Ok(false);
+    }
+    for i in 0..xs.len() {
+        for j in i + 1..xs.len() {
+            if !xs[i].mul(&ys[j], b)?.equals(&xs[j].mul(&ys[i], b)?, b)? {
+                return Ok(false);
+            }
         }
     }
     Ok(true)

@@ -10,12 +10,16 @@
 pub mod budget;
 pub mod eval;
 pub mod extract;
+pub mod modular;
 pub mod normalize;
 pub mod parse;
 pub mod poly;
+pub mod products;
 
 use std::collections::HashMap;
 use std::time::Duration;
+
+use num_traits::Zero;
 
 use crate::batch::par_map_catch;
 use crate::verdict::{Outcome, Verdict};
@@ -99,10 +103,12 @@ fn text_key(s: &str) -> String {
         .to_string()
 }
 
-/// Parses and evaluates a gold answer (a `\boxed{}` inside it is unwrapped first).
+/// Parses and evaluates a gold answer. A gold that is a worked solution is reduced to its own
+/// final answer first (its boxes, "The final answer is", "####", "Answer:", in that order).
 pub fn prepare_gold(answer: &str, cfg: &MathConfig) -> Gold {
     let mut b = Budget::new(cfg.timeout, cfg.max_steps);
-    let raw = extract::last_boxed(answer).unwrap_or(answer);
+    let extracted = extract::extract(answer, &DEFAULT_ORDER).map(|(_, a)| a);
+    let raw = extracted.as_deref().unwrap_or(answer);
     let norm = match normalize::normalize(raw, &mut b) {
         Ok(n) => n,
         Err(e) => {
@@ -181,27 +187,67 @@ pub fn judge_extracted(extracted: &str, gold: &Gold, cfg: &MathConfig) -> Outcom
 
 fn decide(norm: &str, gold: &Gold, b: &mut Budget) -> Result<bool, Fail> {
     let node = parse::parse(norm, b);
+    // An answer that may be costly to compute exactly (factorials, binomials, big powers) is
+    // first checked mod p: a different residue settles it in microseconds.
+    if let (Ok(gn), Ok(an)) = (&gold.node, &node) {
+        if (modular::costly(gn) || modular::costly(an))
+            && modular::differ(&modular::residues(gn, b)?, &modular::residues(an, b)?)
+        {
+            return Ok(false);
+        }
+    }
     match (&gold.value, &node) {
         (Ok(gv), Ok(an)) => match eval::eval(an, b) {
             Ok(av) => eval::equivalent(gv, &av, b),
             Err(Fail::Invalid) => Ok(false),
-            Err(e) => magnitude_differs(gold, an).then_some(false).ok_or(e),
+            Err(e) => match equal_products(gold, an, b)? {
+                Some(equal) => Ok(equal),
+                None => provably_different(gold, an, b)?.then_some(false).ok_or(e),
+            },
         },
         (Err(Fail::Invalid), _) | (_, Err(Fail::Invalid)) => {
             // At least one side is not mathematics: compare as text.
             Ok(text_key(norm) == text_key(&gold.norm))
         }
-        (Err(_), Ok(an)) => magnitude_differs(gold, an)
-            .then_some(false)
-            .ok_or(Fail::Budget),
+        (Err(_), Ok(an)) => match equal_products(gold, an, b)? {
+            Some(equal) => Ok(equal),
+            None => provably_different(gold, an, b)?
+                .then_some(false)
+                .ok_or(Fail::Budget),
+        },
         (_, Err(e)) => Err(*e),
     }
 }
 
+/// Both answers are products too big to compute: compare their factorisations.
+fn equal_products(gold: &Gold, answer: &parse::Node, b: &mut Budget) -> Result<Option<bool>, Fail> {
+    match &gold.node {
+        Ok(gn) => products::equal_products(gn, answer, b),
+        Err(_) => Ok(None),
+    }
+}
+
+/// What exact evaluation could not afford, settled by reasoning about the values instead:
+/// their residues modulo large primes differ ([`modular`]), or their sizes do.
+fn provably_different(gold: &Gold, answer: &parse::Node, b: &mut Budget) -> Result<bool, Fail> {
+    let Ok(gn) = &gold.node else { return Ok(false) };
+    if modular::differ(&modular::residues(gn, b)?, &modular::residues(answer, b)?) {
+        return Ok(true);
+    }
+    Ok(magnitude_differs(gold, answer))
+}
+
 /// `true` when the sizes of the two numbers provably differ (an exponent tower against an
-/// ordinary number), which settles what exact evaluation could not afford.
+/// ordinary number).
 fn magnitude_differs(gold: &Gold, answer: &parse::Node) -> bool {
     let Ok(gn) = &gold.node else { return false };
+    let zero = |n: &parse::Node| matches!(n, parse::Node::Int(x) if x.is_zero());
+    // A size estimate exists only for a nonzero value (`1000000!` is not 0).
+    if (zero(gn) && parse::approx_log2(answer).is_some())
+        || (zero(answer) && parse::approx_log2(gn).is_some())
+    {
+        return true;
+    }
     match (parse::approx_log2(gn), parse::approx_log2(answer)) {
         (Some((x, e)), Some((y, f))) => {
             // Past f64's range the estimate only says "astronomically large".
@@ -298,7 +344,11 @@ mod tests {
             Verdict::Satisfied
         );
         let deep = format!(r"\boxed{{{}1{}}}", "(".repeat(300), ")".repeat(300));
-        assert_eq!(v(&deep, "1"), Verdict::Violated);
+        assert_eq!(v(&deep, "1"), Verdict::Satisfied);
+        let signs = format!(r"\boxed{{{}1}}", "-".repeat(1000));
+        assert_eq!(v(&signs, "1"), Verdict::Satisfied);
+        let roots = format!(r"\boxed{{{}1{}}}", r"\sqrt{".repeat(100), "}".repeat(100));
+        assert_eq!(v(&roots, "1"), Verdict::Error);
         let mega = "x".repeat(1 << 20) + r"\boxed{3}";
         assert_eq!(v(&mega, "3"), Verdict::Satisfied);
         let mega_box = format!(r"\boxed{{{}}}", "1+".repeat(300_000) + "1");
@@ -306,7 +356,12 @@ mod tests {
         assert!(o.verdict != Verdict::Violated || o.reason == "not_equivalent");
         assert_eq!(v("\\boxed{\0\u{202e}\u{1F600}}", "3"), Verdict::Violated);
         assert_eq!(v(r"\boxed{\frac{1}{0}}", "1"), Verdict::Violated);
-        assert_eq!(v(r"\boxed{(x+y+z+w)^{400}}", "1"), Verdict::Error);
+        // Too many terms to expand, but its value at a point mod p is not 1.
+        assert_eq!(v(r"\boxed{(x+y+z+w)^{400}}", "1"), Verdict::Violated);
+        assert_eq!(
+            v(r"\boxed{2^{1000000}+1}", "2^{1000000}"),
+            Verdict::Violated
+        );
     }
 
     #[test]

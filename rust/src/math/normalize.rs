@@ -43,8 +43,6 @@ const DROPPED: &[&str] = &[
     "Big",
     "displaystyle",
     "textstyle",
-    "quad",
-    "qquad",
     "circ",
     "degree",
     "degrees",
@@ -148,10 +146,16 @@ const UNITS: &[&str] = &[
     "vertices",
 ];
 
+/// Marks a `\quad` while scanning: it separates list items (`x = 1 \quad x = 2`), and the
+/// marks are resolved once the text is scanned. Input text never holds it (the scanner maps a
+/// literal U+E000 to a space).
+const QUAD: char = '\u{E000}';
+
 /// The canonical form of `s` (see the module docs). Spends budget proportional to its length.
 pub fn normalize(s: &str, b: &mut Budget) -> Res<String> {
     b.tick(1 + s.len() as u64 / 16)?;
-    let mut s = s.to_string();
+    let mut s = undouble_backslashes(s);
+    s = latex_thousands(&s);
     for (from, to) in [
         ("^{\\circ}", ""),
         ("^\\circ", ""),
@@ -165,17 +169,126 @@ pub fn normalize(s: &str, b: &mut Budget) -> Res<String> {
     }
     let mut out = String::with_capacity(s.len());
     scan(&s, &mut out, 0);
+    let out = if out.contains(QUAD) {
+        resolve_quads(&out)
+    } else {
+        out
+    };
     let out = drop_thousands_commas(&out);
     let out = strip_trailing_units(out.trim().trim_end_matches(['.', ';']).trim_end());
     let t = out.trim().trim_start_matches('+').trim();
     // A leading `+` is decoration ("+5" is 5), but "+" alone is not an answer.
     let t = if t.is_empty() { out.trim() } else { t };
     let t = collapse_spaces(t);
-    // "x = 1 or x = 2", "3 and 5": the words separate the items of a list.
-    if t.contains(" or ") || t.contains(" and ") {
-        return Ok(t.replace(" or ", ", ").replace(" and ", ", "));
+    // "x = 1 or x = 2", "3 and 5", "(11,7)or(7,11)": the words separate the items of a list.
+    Ok(connectors_to_commas(&t))
+}
+
+/// JSON exports sometimes double every backslash (`\\frac{1}{2}`, `\\left(`). A doubled
+/// backslash before a letter is never meant (`\\` is a line break, which an answer has
+/// only in a matrix row, before a space or a digit), so when one occurs, every doubled
+/// backslash before a letter or a LaTeX delimiter is read as one.
+fn undouble_backslashes(s: &str) -> String {
+    let b = s.as_bytes();
+    let doubled = |k: usize| b[k] == b'\\' && b.get(k + 1) == Some(&b'\\');
+    let is_doubled_cmd = (0..b.len()).any(|k| {
+        doubled(k)
+            && b.get(k + 2).is_some_and(u8::is_ascii_alphabetic)
+            && (k == 0 || b[k - 1] != b'\\')
+    });
+    if !is_doubled_cmd {
+        return s.to_string();
     }
-    Ok(t)
+    let mut out = String::with_capacity(s.len());
+    let mut k = 0;
+    while k < b.len() {
+        if doubled(k)
+            && b.get(k + 2)
+                .is_some_and(|c| c.is_ascii_alphabetic() || b"()[]{},;!%$ ".contains(c))
+        {
+            out.push('\\');
+            k += 2;
+            continue;
+        }
+        let c = s[k..].chars().next().expect("in bounds");
+        out.push(c);
+        k += c.len_utf8();
+    }
+    out
+}
+
+/// `32,\! 349` (the MATH dataset's thousands separator) -> `32,349`: the `\!` and the spaces
+/// after a comma between digits go, and the comma is then read as any thousands separator.
+fn latex_thousands(s: &str) -> String {
+    if !s.contains(",\\!") {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(k) = rest.find(",\\!") {
+        let after = rest[k + 3..].trim_start_matches(|c: char| c.is_ascii_whitespace());
+        let digit_before = rest[..k].ends_with(|c: char| c.is_ascii_digit());
+        let digit_after = after.starts_with(|c: char| c.is_ascii_digit());
+        out.push_str(&rest[..k]);
+        if digit_before && digit_after {
+            out.push(',');
+            rest = after;
+        } else {
+            out.push_str(",\\!");
+            rest = &rest[k + 3..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// `a \quad b` -> `a, b`: each `\quad` mark separates two items; marks at either end, next to
+/// a comma or around a connector word (`\quad \text{and} \quad`) only decorate.
+fn resolve_quads(s: &str) -> String {
+    let items: Vec<&str> = s
+        .split(QUAD)
+        .map(|p| p.trim().trim_matches(',').trim())
+        .filter(|p| !p.is_empty() && *p != "and" && *p != "or")
+        .collect();
+    items.join(", ")
+}
+
+/// The words `or` and `and` standing alone (not inside a longer word or a command name)
+/// become commas, and the commas are tidied (`x = 1, or x = 2` -> `x = 1, x = 2`).
+fn connectors_to_commas(t: &str) -> String {
+    if !(t.contains("or") || t.contains("and")) {
+        return t.to_string();
+    }
+    let b = t.as_bytes();
+    let mut parts: Vec<&str> = Vec::new();
+    let mut start = 0;
+    let mut k = 0;
+    while k < b.len() {
+        if b[k].is_ascii_alphabetic() && (k == 0 || !b[k - 1].is_ascii_alphabetic()) {
+            let len = b[k..]
+                .iter()
+                .take_while(|c| c.is_ascii_alphabetic())
+                .count();
+            let word = &t[k..k + len];
+            if (word == "or" || word == "and") && (k == 0 || b[k - 1] != b'\\') {
+                parts.push(&t[start..k]);
+                start = k + len;
+            }
+            k += len;
+        } else {
+            k += 1;
+        }
+    }
+    if parts.is_empty() {
+        return t.to_string();
+    }
+    parts.push(&t[start..]);
+    let items: Vec<&str> = parts
+        .iter()
+        .map(|p| p.trim().trim_matches(',').trim())
+        .filter(|p| !p.is_empty())
+        .collect();
+    items.join(", ")
 }
 
 fn collapse_spaces(s: &str) -> String {
@@ -255,6 +368,16 @@ fn scan(s: &str, out: &mut String, depth: usize) {
                     i = after;
                     continue;
                 }
+                // `\quad` (and `\quadx`, a missing space) separates list items.
+                if let Some(tail) = name
+                    .strip_prefix("qquad")
+                    .or_else(|| name.strip_prefix("quad"))
+                {
+                    out.push(QUAD);
+                    out.push_str(tail);
+                    i = after;
+                    continue;
+                }
                 if DROPPED.contains(&name) {
                     i = after;
                     // `\left.` / `\right.` are invisible delimiters.
@@ -304,7 +427,7 @@ fn scan(s: &str, out: &mut String, depth: usize) {
                     '±' => out.push_str("\\pm "),
                     '∈' => out.push_str("\\in "),
                     '，' => out.push(','),
-                    '\u{a0}' | '\u{2009}' | '\u{202f}' => out.push(' '),
+                    '\u{a0}' | '\u{2009}' | '\u{202f}' | QUAD => out.push(' '),
                     _ => out.push(c),
                 }
                 i += w;
@@ -314,7 +437,8 @@ fn scan(s: &str, out: &mut String, depth: usize) {
 }
 
 /// `1,000,000` -> `1000000` where every comma is followed by exactly three digits and the
-/// first group has one to three digits; other commas (lists, tuples) are kept.
+/// first group has one to three digits, unless the number alone fills a bracket pair
+/// (`(12,102)` is a pair); other commas (lists, tuples) are kept.
 fn drop_thousands_commas(s: &str) -> String {
     let b = s.as_bytes();
     let mut out = String::with_capacity(s.len());
@@ -337,7 +461,10 @@ fn drop_thousands_commas(s: &str) -> String {
                 k += 4;
             }
             out.push_str(&s[start..i]);
-            if first <= 3 && !groups.is_empty() {
+            // `(12,102)` fills a bracket pair: a pair of numbers, not twelve thousand.
+            let opened = s[..start].trim_end().ends_with(['(', '[']);
+            let closed = s[k..].trim_start().starts_with([')', ']']);
+            if first <= 3 && !groups.is_empty() && !(opened && closed) {
                 for &g in &groups {
                     out.push_str(&s[g + 1..g + 4]);
                 }

@@ -14,8 +14,10 @@ use num_traits::{Signed, Zero};
 
 use super::budget::{Budget, Fail, Res};
 
-/// Parser recursion limit (about five levels per parenthesis: ~120 nested parentheses).
-pub const MAX_DEPTH: usize = 600;
+/// Parser recursion limit (six levels per parenthesis: ~80 nested parentheses; ~70 nested
+/// `\sqrt{}`). It bounds the stack: about two frames per level, well within a 2 MiB worker
+/// thread's stack even in a debug build.
+pub const MAX_DEPTH: usize = 500;
 
 /// Operators one answer may contain. Chains like `1+1+...+1` build trees as deep as they are
 /// long, and evaluating or dropping a tree recurses: this keeps every tree shallow enough for a
@@ -59,6 +61,8 @@ pub enum Node {
     Seq(u8, u8, Vec<Node>),
     /// `\{a, b\}` and bare top-level lists `a, b`.
     Set(Vec<Node>),
+    /// `a : b` (two or more terms).
+    Ratio(Vec<Node>),
     Union(Vec<Node>),
     Matrix(Vec<Vec<Node>>),
     Rel(Vec<RelOp>, Vec<Node>),
@@ -168,7 +172,8 @@ fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
                     continue;
                 }
             }
-            if int_part.len() + frac_part.len() > 20_000 {
+            // 39,000 digits stay below the 2^17-bit size limit of exact numbers.
+            if int_part.len() + frac_part.len() > 39_000 {
                 return Err(Fail::TooBig);
             }
             b.tick((int_part.len() + frac_part.len()) as u64 / 8)?;
@@ -231,7 +236,13 @@ fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
             i = j;
             continue;
         }
-        if c.is_ascii() && b"+-*/^_!=<>,&|()[]{}'".contains(&c) {
+        // `;` separates items like `,` (`-12;-11;-10`, `(0;-2;6)`); `:` writes a ratio.
+        if c == b';' {
+            toks.push(Tok::Ch(b','));
+            i += 1;
+            continue;
+        }
+        if c.is_ascii() && b"+-*/^_!=<>,&|()[]{}':".contains(&c) {
             toks.push(Tok::Ch(c));
             i += 1;
             continue;
@@ -240,6 +251,45 @@ fn tokenize(s: &str, b: &mut Budget) -> Res<Vec<Tok>> {
         return Err(Fail::Invalid);
     }
     Ok(toks)
+}
+
+/// `((x))` -> `(x)`: a pair of parentheses that only wraps another bracketed group adds
+/// nothing (the group of one item is that item), and dropping it keeps `1` inside 200
+/// parentheses within the parser's depth limit.
+fn drop_redundant_parens(toks: Vec<Tok>) -> Vec<Tok> {
+    let opens = |t: &Tok| matches!(t, Tok::Ch(b'(' | b'['));
+    let closes = |t: &Tok| matches!(t, Tok::Ch(b')' | b']'));
+    let mut partner = vec![usize::MAX; toks.len()];
+    let mut stack = Vec::new();
+    for (k, t) in toks.iter().enumerate() {
+        if opens(t) {
+            stack.push(k);
+        } else if closes(t) {
+            if let Some(o) = stack.pop() {
+                partner[o] = k;
+            }
+        }
+    }
+    let mut drop = vec![false; toks.len()];
+    for k in 0..toks.len().saturating_sub(1) {
+        let j = partner[k];
+        if toks[k] == Tok::Ch(b'(')
+            && j != usize::MAX
+            && toks[j] == Tok::Ch(b')')
+            && opens(&toks[k + 1])
+            && partner[k + 1] == j - 1
+        {
+            drop[k] = true;
+            drop[j] = true;
+        }
+    }
+    if !drop.contains(&true) {
+        return toks;
+    }
+    toks.into_iter()
+        .zip(drop)
+        .filter_map(|(t, d)| (!d).then_some(t))
+        .collect()
 }
 
 struct Parser<'a> {
@@ -254,9 +304,10 @@ fn int(n: i64) -> Node {
     Node::Int(BigInt::from(n))
 }
 
-/// Parses a normalised answer. `Err(Fail::Invalid)` means "not mathematics".
+/// Parses a normalised answer. `Err(Fail::Invalid)` means "not mathematics"; `Err(TooBig)`
+/// an answer nested deeper than [`MAX_DEPTH`] or longer than [`MAX_OPS`] operators.
 pub fn parse(s: &str, b: &mut Budget) -> Res<Node> {
-    let toks = tokenize(s, b)?;
+    let toks = drop_redundant_parens(tokenize(s, b)?);
     if toks.is_empty() {
         return Err(Fail::Invalid);
     }
@@ -311,7 +362,8 @@ impl Parser<'_> {
     fn op(&mut self) -> Res<()> {
         self.ops += 1;
         if self.ops > MAX_OPS {
-            Err(Fail::Invalid)
+            // Too long to decide, not "not mathematics": the judge says ERROR.
+            Err(Fail::TooBig)
         } else {
             Ok(())
         }
@@ -321,7 +373,7 @@ impl Parser<'_> {
         self.depth += 1;
         self.budget.tick(1)?;
         if self.depth > MAX_DEPTH {
-            Err(Fail::Invalid)
+            Err(Fail::TooBig)
         } else {
             Ok(())
         }
@@ -365,6 +417,8 @@ impl Parser<'_> {
     }
 
     fn relation(&mut self) -> Res<Node> {
+        // Counted in the depth too, so the depth limit bounds the stack frames per level.
+        self.enter()?;
         let first = self.union()?;
         let mut ops = Vec::new();
         let mut terms = vec![first];
@@ -374,6 +428,7 @@ impl Parser<'_> {
             ops.push(op);
             terms.push(self.union()?);
         }
+        self.depth -= 1;
         Ok(if ops.is_empty() {
             terms.pop().expect("one")
         } else {
@@ -381,8 +436,18 @@ impl Parser<'_> {
         })
     }
 
+    /// `a \cup b \cup ...`, or a ratio `a : b : ...` (looser than arithmetic, tighter than
+    /// `=`: `S_1 : S_2 = 7 : 32`); one function for both keeps the stack frames per level few.
     fn union(&mut self) -> Res<Node> {
         let first = self.additive()?;
+        if self.peek_ch(b':') {
+            let mut parts = vec![first];
+            while self.eat_ch(b':') {
+                self.op()?;
+                parts.push(self.additive()?);
+            }
+            return Ok(Node::Ratio(parts));
+        }
         if !self.peek_cmd(&["cup"]) {
             return Ok(first);
         }
@@ -465,13 +530,21 @@ impl Parser<'_> {
 
     fn unary(&mut self) -> Res<Node> {
         self.enter()?;
-        let n = if self.eat_ch(b'-') {
-            Node::Neg(Box::new(self.unary()?))
-        } else if self.eat_ch(b'+') {
-            self.unary()?
-        } else {
-            self.power()?
-        };
+        // A run of signs is read in a loop, not by recursion (`---...-1` may be 1000 long):
+        // an odd number of minus signs is one negation, an even (nonzero) number two.
+        let mut minus = 0usize;
+        loop {
+            if self.eat_ch(b'-') {
+                minus += 1;
+            } else if !self.eat_ch(b'+') {
+                break;
+            }
+            self.budget.tick(1)?;
+        }
+        let mut n = self.power()?;
+        for _ in 0..(if minus == 0 { 0 } else { 2 - minus % 2 }) {
+            n = Node::Neg(Box::new(n));
+        }
         self.depth -= 1;
         Ok(n)
     }
@@ -849,19 +922,22 @@ pub fn expand_pm(n: &Node) -> Res<Vec<Node>> {
     }
 }
 
+/// `log2 |x|` (NaN for 0), for numbers of any size.
+pub fn log2_abs(x: &BigInt) -> f64 {
+    use num_traits::ToPrimitive;
+    let bits = x.bits();
+    if bits < 1000 {
+        x.to_f64().map_or(f64::NAN, |v| v.abs().log2())
+    } else {
+        let shifted: BigInt = x >> (bits - 64);
+        shifted.to_f64().map_or(f64::NAN, |v| v.abs().log2()) + (bits - 64) as f64
+    }
+}
+
 /// Rough `log2 |value|` with an error bound, for proving two huge numbers differ without
 /// computing them (an exponent tower against an ordinary number). `None` when unknown.
 pub fn approx_log2(n: &Node) -> Option<(f64, f64)> {
-    fn big_log2(x: &BigInt) -> f64 {
-        use num_traits::ToPrimitive;
-        let bits = x.bits();
-        if bits < 1000 {
-            x.to_f64().map_or(f64::NAN, |v| v.abs().log2())
-        } else {
-            let shifted: BigInt = x >> (bits - 64);
-            shifted.to_f64().map_or(f64::NAN, |v| v.abs().log2()) + (bits - 64) as f64
-        }
-    }
+    let big_log2 = log2_abs;
     fn value(n: &Node) -> Option<f64> {
         match n {
             Node::Int(x) => num_traits::ToPrimitive::to_f64(x),
@@ -976,12 +1052,22 @@ mod tests {
     fn words_and_depth() {
         assert_eq!(p("Monday"), Err(Fail::Invalid));
         assert_eq!(p("no solution"), Err(Fail::Invalid));
+        // Redundant parentheses and sign runs cost no depth; real nesting is too deep.
         let deep = "(".repeat(300) + "1" + &")".repeat(300);
-        assert_eq!(p(&deep), Err(Fail::Invalid));
+        assert_eq!(p(&deep), Ok(Node::Int(BigInt::from(1))));
+        let signs = "-".repeat(1001) + "1";
+        assert_eq!(
+            p(&signs),
+            Ok(Node::Neg(Box::new(Node::Int(BigInt::from(1)))))
+        );
+        let nested = "(1+".repeat(300) + "1" + &")".repeat(300);
+        assert_eq!(p(&nested), Err(Fail::TooBig));
+        let roots = r"\sqrt{".repeat(100) + "1" + &"}".repeat(100);
+        assert_eq!(p(&roots), Err(Fail::TooBig));
         let long = "1+".repeat(100_000) + "1";
-        assert_eq!(p(&long), Err(Fail::Invalid));
+        assert_eq!(p(&long), Err(Fail::TooBig));
         let facts = "3".to_string() + &"!".repeat(100_000);
-        assert_eq!(p(&facts), Err(Fail::Invalid));
+        assert_eq!(p(&facts), Err(Fail::TooBig));
         let ok = "(".repeat(40) + "1" + &")".repeat(40);
         assert_eq!(p(&ok), Ok(Node::Int(BigInt::from(1))));
     }
