@@ -37,7 +37,19 @@ _PRELOAD = (
 for _name in _PRELOAD:
     __import__(_name)
 
-import traceback  # noqa: E402
+# Type-checking only: `typing` is already loaded (preloaded above), so this binds one name and
+# loads nothing; what TYPE_CHECKING guards never runs. No `from __future__ import annotations`:
+# compile() inherits the caller's future flags, so it would change how the program and the
+# tests compile. Signatures are quoted instead: nothing in an annotation is evaluated.
+from typing import TYPE_CHECKING  # noqa: E402
+
+if TYPE_CHECKING:
+    from _thread import LockType
+    from collections.abc import Callable, Sequence
+    from typing import Any, NoReturn
+
+    # One step of a job: a callable and its arguments (see `_run_steps`).
+    Step = tuple[Callable[..., object], tuple[Any, ...]]
 
 _CFG = dict(kv.split("=", 1) for kv in sys.argv[1:])
 MEMORY = int(_CFG["memory"])
@@ -75,7 +87,7 @@ _OUT = 1
 _DETAIL_CAP = 2000
 
 
-def _read_exact(n):
+def _read_exact(n: "int") -> "bytes":
     chunks = []
     while n:
         b = os.read(_IN, n)
@@ -86,7 +98,7 @@ def _read_exact(n):
     return b"".join(chunks)
 
 
-def _read_frame():
+def _read_frame() -> "list[bytes]":
     (count,) = struct.unpack("<I", _read_exact(4))
     fields = []
     for _ in range(count):
@@ -95,7 +107,7 @@ def _read_frame():
     return fields
 
 
-def _write_frame(fields):
+def _write_frame(fields: "list[bytes]") -> None:
     parts = [struct.pack("<I", len(fields))]
     for f in fields:
         parts.append(struct.pack("<I", len(f)))
@@ -105,7 +117,7 @@ def _write_frame(fields):
         data = data[os.write(_OUT, data) :]
 
 
-def _children():
+def _children() -> "list[int]":
     """Pids whose parent is this zygote (fallback level only: it scans /proc)."""
     me = os.getpid()
     found = []
@@ -124,7 +136,7 @@ def _children():
     return found
 
 
-def _kill_everything(pids):
+def _kill_everything(pids: "list[int]") -> None:
     """Kills the job (its processes `pids`) and everything it started, then reaps it all.
 
     As PID 1 of its own namespace the zygote can reach every descendant with kill(-1), double
@@ -156,7 +168,7 @@ def _kill_everything(pids):
         pause = min(pause * 2, 0.01)
 
 
-def _make_accessible(path):
+def _make_accessible(path: "str") -> None:
     try:
         if not os.path.islink(path):  # Linux has no lchmod: never chmod through a link
             os.chmod(path, 0o700)
@@ -164,7 +176,7 @@ def _make_accessible(path):
         pass
 
 
-def _rmtree(path):
+def _rmtree(path: "str") -> None:
     try:
         os.rmdir(path)  # the common case: the job left its directory empty
         return
@@ -173,7 +185,7 @@ def _rmtree(path):
     # A hostile job may leave unreadable or read-only directories behind (at level userns the
     # zygote has no capability to override modes): make them accessible first.
     _make_accessible(path)
-    for root, dirs, files in os.walk(path, topdown=True, followlinks=False):
+    for root, dirs, _files in os.walk(path, topdown=True, followlinks=False):
         for d in dirs:
             _make_accessible(os.path.join(root, d))
     for root, dirs, files in os.walk(path, topdown=False, followlinks=False):
@@ -197,7 +209,7 @@ def _rmtree(path):
         pass
 
 
-def _wipe(root):
+def _wipe(root: "str") -> None:
     """Removes everything under the work root: whatever a job managed to create there (its own
     directory, or at level userns anything in the private /tmp) must not reach the next job."""
     os.chmod(root, 0o755)
@@ -213,7 +225,7 @@ def _wipe(root):
                 pass
 
 
-def _open_unlinked(path, data=b""):
+def _open_unlinked(path: "str", data: "bytes" = b"") -> "int":
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     if data:
         os.write(fd, data)
@@ -222,7 +234,7 @@ def _open_unlinked(path, data=b""):
     return fd
 
 
-def _fork(target, *args):
+def _fork(target: "Callable[..., object]", *args: "Any") -> "int":
     pid = os.fork()
     if pid == 0:
         try:
@@ -232,7 +244,7 @@ def _fork(target, *args):
     return pid
 
 
-def _oom_kills():
+def _oom_kills() -> "int | None":
     """The job cgroup's count of processes the kernel killed for memory (None: no cgroup)."""
     if CGROUP_EVENTS < 0:
         return None
@@ -247,7 +259,7 @@ def _oom_kills():
     return None
 
 
-def _serve_one(counter):
+def _serve_one(counter: "int") -> None:
     fields = _read_frame()
     mode = fields[0].decode()
     timeout = int(fields[1]) / 1000.0
@@ -270,16 +282,36 @@ def _serve_one(counter):
         # pipe) and the program's process (untrusted) talk over two pipes, plain data only.
         calls_r, calls_w = os.pipe()
         answers_r, answers_w = os.pipe()
-        program_pid = _fork(_program_child, program, wdir, out_fd, err_fd, calls_r, answers_w,
-                            (rep_r, rep_w, calls_w, answers_r), timeout)
-        pid = _fork(_tests_child, tests, entry, answers_r, calls_w, rep_w, nonce, timeout,
-                    (rep_r, calls_r, answers_w, out_fd, err_fd))
+        program_pid = _fork(
+            _program_child,
+            program,
+            wdir,
+            out_fd,
+            err_fd,
+            calls_r,
+            answers_w,
+            (rep_r, rep_w, calls_w, answers_r),
+            timeout,
+        )
+        pid = _fork(
+            _tests_child,
+            tests,
+            entry,
+            answers_r,
+            calls_w,
+            rep_w,
+            nonce,
+            timeout,
+            (rep_r, calls_r, answers_w, out_fd, err_fd),
+        )
+        fd: int | None  # for mypy: the loop below also takes `in_fd`
         for fd in (calls_r, calls_w, answers_r, answers_w):
             os.close(fd)
         pids = [pid, program_pid]
     else:
-        pid = _fork(_child, mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w,
-                    nonce, timeout)
+        pid = _fork(
+            _child, mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonce, timeout
+        )
         pids = [pid]
     del program, tests, entry, stdin
     os.close(rep_w)
@@ -319,7 +351,7 @@ def _serve_one(counter):
     try:
         _wipe(WORK_ROOT)
         dirty = any(True for _ in os.scandir(WORK_ROOT))
-    except Exception:  # noqa: BLE001 - whatever went wrong, this zygote is not clean
+    except Exception:  # whatever went wrong, this zygote is not clean
         dirty = True
     st, detail = _verdict(mode, report, status, timed_out, stderr, timeout)
     if st not in ("pass", "ran", "memory") and ooms is not None and (_oom_kills() or 0) > ooms:
@@ -333,7 +365,7 @@ def _serve_one(counter):
         os._exit(0)
 
 
-def _read_report(fd, nonce):
+def _read_report(fd: "int", nonce: "bytes") -> "tuple[str, str] | None":
     os.set_blocking(fd, False)
     data = b""
     try:
@@ -352,14 +384,21 @@ def _read_report(fd, nonce):
     return None
 
 
-def _signame(sig):
+def _signame(sig: "int") -> "str":
     try:
         return signal.Signals(sig).name
     except ValueError:
         return f"signal {sig}"
 
 
-def _verdict(mode, report, status, timed_out, stderr, timeout):
+def _verdict(
+    mode: "str",
+    report: "tuple[str, str] | None",
+    status: "int",
+    timed_out: "bool",
+    stderr: "bytes",
+    timeout: "float",
+) -> "tuple[str, str]":
     if timed_out:
         return "timeout", f"wall-clock limit of {timeout:g} s exceeded"
     if os.WIFSIGNALED(status):
@@ -390,7 +429,7 @@ def _verdict(mode, report, status, timed_out, stderr, timeout):
 # The child: limits, privileges, then the harness. Everything below runs in the forked process.
 
 
-def _enter_limits(timeout, uid, gid, wdir):
+def _enter_limits(timeout: "float", uid: "int", gid: "int", wdir: "str") -> None:
     """Limits and privileges of a job's process, before any job code runs."""
     os.setsid()
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
@@ -408,14 +447,14 @@ def _enter_limits(timeout, uid, gid, wdir):
     os.umask(0o077)
 
 
-def _join_cgroup():
+def _join_cgroup() -> None:
     """Moves this process into the worker's job cgroup (its memory and process caps count the
     whole run); done first, before the descriptors are closed and privileges dropped."""
     for fd in CGROUP_PROCS:
         os.write(fd, b"0")
 
 
-def _std_fds(stdin_fd, out_fd, err_fd, keep):
+def _std_fds(stdin_fd: "int", out_fd: "int", err_fd: "int", keep: "tuple[int, ...]") -> "list[int]":
     """Sets up descriptors 0-2, moves `keep` to 3, 4, ... and closes everything else."""
     os.dup2(stdin_fd, 0)
     os.dup2(out_fd, 1)
@@ -428,7 +467,19 @@ def _std_fds(stdin_fd, out_fd, err_fd, keep):
     return list(range(3, 3 + len(keep)))
 
 
-def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonce, timeout):
+def _child(
+    mode: "str",
+    program: "bytes",
+    tests: "bytes",
+    entry: "bytes",
+    wdir: "str",
+    out_fd: "int",
+    err_fd: "int",
+    in_fd: "int | None",
+    rep_w: "int",
+    nonce: "bytes",
+    timeout: "float",
+) -> None:
     _join_cgroup()
     null = os.open("/dev/null", os.O_RDONLY)
     os.dup2(in_fd if in_fd is not None else null, 0)
@@ -444,11 +495,23 @@ def _child(mode, program, tests, entry, wdir, out_fd, err_fd, in_fd, rep_w, nonc
     _enter_limits(timeout, UID, GID, wdir)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     gc.enable()
-    _harness(mode, program.decode("utf-8", "replace"), tests.decode("utf-8", "replace"),
-             entry.decode(), rep, nonce)
+    _harness(
+        mode,
+        program.decode("utf-8", "replace"),
+        tests.decode("utf-8", "replace"),
+        entry.decode(),
+        rep,
+        nonce,
+    )
 
 
-def _run_steps(steps, box, done, set_sentinel, catch):
+def _run_steps(
+    steps: "Sequence[Step]",
+    box: "list[Any]",
+    done: "LockType",
+    set_sentinel: "Callable[[], LockType]",
+    catch: "type[BaseException]",
+) -> None:
     """Entry point of the one thread all user code of a job runs in.
 
     It is the bottom frame of that thread, so user code walking `f_back` ends here and never
@@ -477,40 +540,50 @@ def _run_steps(steps, box, done, set_sentinel, catch):
         done.release()
 
 
-def _call_check(namespace, entry):
+def _call_check(namespace: "dict[str, Any]", entry: "str") -> None:
     if entry not in namespace:
         raise NameError(f"the program does not define `{entry}`")
     namespace["check"](namespace[entry])
 
 
-def _harness(mode, program, tests, entry, rep, nonce):
+def _harness(
+    mode: "str", program: "str", tests: "str", entry: "str", rep: "int", nonce: "bytes"
+) -> "NoReturn":
     import _thread
 
     # Everything used after user code starts is bound here, as locals of this frame: user code
     # may rebind builtins and this module's globals, but cannot reach a frame of the main thread
     # (see `audit`) and so cannot read or change these.
-    write, exit_, sleep, monotonic = os.write, os._exit, time.sleep, time.monotonic
-    start_thread, new_lock, thread_count = _thread.start_new_thread, _thread.allocate_lock, _thread._count
-    get_ident, set_sentinel = _thread.get_ident, _thread._set_sentinel
+    # (`monotonic`, `str_` and `repr_` are captured with the rest on purpose, unused for now.)
+    write, exit_, sleep, monotonic = os.write, os._exit, time.sleep, time.monotonic  # noqa: F841
+    start_thread, new_lock, thread_count = (
+        _thread.start_new_thread,
+        _thread.allocate_lock,
+        _thread._count,
+    )
+    # (`_thread._set_sentinel` is a private CPython function typeshed does not list.)
+    get_ident, set_sentinel = _thread.get_ident, _thread._set_sentinel  # type: ignore[attr-defined]
     main_thread = get_ident()
     run_steps, call_check, separate_thread = _run_steps, _call_check, HARNESS_THREAD
-    exec_, compile_, str_, type_, len_ = exec, compile, str, type, len
-    isinstance_, repr_ = isinstance, repr
+    exec_, compile_, str_, type_, len_ = exec, compile, str, type, len  # noqa: F841
+    isinstance_, repr_ = isinstance, repr  # noqa: F841
     BaseException_, MemoryError_, SystemExit_, AssertionError_ = (
-        BaseException, MemoryError, SystemExit, AssertionError)
+        BaseException,
+        MemoryError,
+        SystemExit,
+        AssertionError,
+    )
     SyntaxError_, ValueError_, RecursionError_ = SyntaxError, ValueError, RecursionError
     RuntimeError_, frozenset_ = RuntimeError, frozenset
     streams = (sys.stdout, sys.stderr)
     sys_ = sys
     denied_everywhere = _DENIED_EVENTS
     # Frame objects are refused on the main thread only when user code runs elsewhere.
-    denied_on_main = frozenset_(
-        ("sys._getframe", "object.__getattr__") if HARNESS_THREAD else ()
-    )
+    denied_on_main = frozenset_(("sys._getframe", "object.__getattr__") if HARNESS_THREAD else ())
     cap = _DETAIL_CAP
     test_lines = tests.splitlines()
 
-    def report(status, detail=""):
+    def report(status: "str", detail: "str" = "") -> "NoReturn":
         # Nothing the program printed, no exit status and no exception can stand in for this
         # line: it carries the per-run nonce, which only this thread's frames hold.
         for stream in (sys_.stdout, sys_.stderr, *streams):
@@ -524,7 +597,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
         finally:
             exit_(0)
 
-    def audit(event, args):
+    def audit(event: "str", args: "tuple[Any, ...]") -> None:
         # Best-effort hardening of the in-process harness. Anywhere: no tracers, no other audit
         # hooks, no walking the heap, no native code (and no /proc to read memory through: the
         # sandbox mounts an empty one). On the main
@@ -535,10 +608,10 @@ def _harness(mode, program, tests, entry, rep, nonce):
         if event in denied_on_main and get_ident() == main_thread:
             raise RuntimeError_(f"{event} is not allowed here in the cgpo sandbox")
 
-    def run(steps):
+    def run(steps: "Sequence[Step]") -> "tuple[int, BaseException | None, Any]":
         """Runs the steps on a fresh thread; waits until every thread (the program's own
         included) has finished; returns (steps completed, exception or None, locations)."""
-        box = []
+        box: list[Any] = []
         done = new_lock()
         done.acquire()
         if separate_thread:
@@ -553,20 +626,21 @@ def _harness(mode, program, tests, entry, rep, nonce):
             report("runtime_error", "the harness's result slot was tampered with")
         return box[1]
 
-    def describe(e):
+    def describe(e: "BaseException") -> "str":
         try:
             return f"{type_(e).__name__}: {e}"[:cap]
         except BaseException_:
             return type_(e).__name__
 
-    def failed(e, where, phase):
+    def failed(e: "BaseException", where: "list[tuple[str, int]]", phase: "str") -> "NoReturn":
         if isinstance_(e, MemoryError_):
             report("memory", describe(e))
         if isinstance_(e, SystemExit_):
-            if mode == "io" and (e.code is None or e.code == 0):
+            # (`isinstance_`, a captured alias, does not narrow `e` for mypy.)
+            if mode == "io" and (e.code is None or e.code == 0):  # type: ignore[attr-defined]
                 report("ran")
             suffix = " before the tests ran" if phase == "program" and mode == "tests" else ""
-            report("runtime_error", f"{phase} raised SystemExit({e.code!r})"[:cap] + suffix)
+            report("runtime_error", f"{phase} raised SystemExit({e.code!r})"[:cap] + suffix)  # type: ignore[attr-defined]
         if phase == "program" and isinstance_(e, SyntaxError_):
             report("syntax_error", describe(e))
         if phase != "program" and isinstance_(e, AssertionError_):
@@ -600,7 +674,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
     namespace["__builtins__"] = builtins
     pristine_builtins = dict(builtins.__dict__)
     sys_.modules["__main__"] = main_module
-    steps = [(exec_, (code, namespace))]
+    steps: list[Step] = [(exec_, (code, namespace))]
     phases = ["program"]
     if mode == "tests":
         steps.append((namespace.__setitem__, ("__builtins__", pristine_builtins)))
@@ -609,7 +683,7 @@ def _harness(mode, program, tests, entry, rep, nonce):
         if entry:
             steps.append((call_check, (namespace, entry)))
             phases.append("check")
-    steps = tuple(steps)
+    steps = tuple(steps)  # type: ignore[assignment]  # the same name, now a tuple
     sys_.addaudithook(audit)
     completed, error, where = run(steps)
     if error is not None:
@@ -641,7 +715,7 @@ class _ProgramEnded(BaseException):
     is not plain data, broke the protocol): ends the tests with `status`. A BaseException, so
     a test's `except Exception` does not swallow it."""
 
-    def __init__(self, status, detail):
+    def __init__(self, status: "str", detail: "str") -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -652,7 +726,7 @@ class _TestsNotPlain(BaseException):
     this sample in safe mode (sandbox_error)."""
 
 
-def _to_plain(value, depth=0):
+def _to_plain(value: "Any", depth: "int" = 0) -> "Any":
     """Builtin-typed data as JSON-ready values: lists stay lists; tuples, dicts (any hashable
     plain keys), sets, frozensets, bytes and complex numbers become one-key tagged objects.
     Exact types only: a subclass (an int whose `__eq__` is always true) is not plain data."""
@@ -679,7 +753,7 @@ def _to_plain(value, depth=0):
     raise _NotPlain(f"an object of type {kind.__name__!r}")
 
 
-def _from_plain(value):
+def _from_plain(value: "Any") -> "Any":
     """The inverse of `_to_plain` on `json.loads` output; raises ValueError/TypeError on
     anything else (the program's process may send any bytes)."""
     kind = type(value)
@@ -707,17 +781,17 @@ def _from_plain(value):
     raise ValueError("malformed tagged value")
 
 
-def _send(fd, message):
+def _send(fd: "int", message: "object") -> None:
     _send_raw(fd, json.dumps(message, separators=(",", ":")).encode())
 
 
-def _send_raw(fd, data):
+def _send_raw(fd: "int", data: "bytes") -> None:
     data = struct.pack("<I", len(data)) + data
     while data:
-        data = data[os.write(fd, data):]
+        data = data[os.write(fd, data) :]
 
 
-def _recv_exact(fd, n):
+def _recv_exact(fd: "int", n: "int") -> "bytes | None":
     chunks = []
     while n:
         b = os.read(fd, min(n, 1 << 20))
@@ -728,7 +802,7 @@ def _recv_exact(fd, n):
     return b"".join(chunks)
 
 
-def _recv(fd):
+def _recv(fd: "int") -> "Any":
     """One message, or None at end of input; ValueError if it exceeds the cap."""
     head = _recv_exact(fd, 4)
     if head is None:
@@ -740,22 +814,31 @@ def _recv(fd):
     return None if data is None else json.loads(data)
 
 
-def _flush_streams():
+def _flush_streams() -> None:
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001 - the program may have broken its streams
+        except BaseException:  # the program may have broken its streams
             pass
 
 
-def _describe(e):
+def _describe(e: "BaseException") -> "str":
     try:
         return f"{type(e).__name__}: {e}"[:_DETAIL_CAP]
-    except BaseException:  # noqa: BLE001 - a broken __str__
+    except BaseException:  # a broken __str__
         return type(e).__name__
 
 
-def _program_child(program, wdir, out_fd, err_fd, calls_r, answers_w, others, timeout):
+def _program_child(
+    program: "bytes",
+    wdir: "str",
+    out_fd: "int",
+    err_fd: "int",
+    calls_r: "int",
+    answers_w: "int",
+    others: "tuple[int, ...]",
+    timeout: "float",
+) -> None:
     """The untrusted side: runs the program, then answers calls until the tests' side closes."""
     _join_cgroup()
     for fd in others:
@@ -770,7 +853,7 @@ def _program_child(program, wdir, out_fd, err_fd, calls_r, answers_w, others, ti
     _serve_calls(program.decode("utf-8", "replace"), calls, answers)
 
 
-def _load_program(source):
+def _load_program(source: "str") -> "tuple[Any, list[str] | None]":
     """Compiles and runs the program in a fresh __main__; returns its namespace, or the
     message that tells the tests' side why it cannot be called."""
     try:
@@ -791,14 +874,16 @@ def _load_program(source):
     except MemoryError as e:
         return None, ["error", "memory", _describe(e)]
     except (SystemExit, KeyboardInterrupt) as e:
-        detail = f"program raised {type(e).__name__}({getattr(e, 'code', '')!r}) before the tests ran"
+        detail = (
+            f"program raised {type(e).__name__}({getattr(e, 'code', '')!r}) before the tests ran"
+        )
         return None, ["error", "runtime_error", detail[:_DETAIL_CAP]]
-    except BaseException as e:  # noqa: BLE001 - anything the program raises is its error
+    except BaseException as e:  # anything the program raises is its error
         return None, ["error", "runtime_error", _describe(e)]
     return namespace, None
 
 
-def _serve_calls(source, calls, answers):
+def _serve_calls(source: "str", calls: "int", answers: "int") -> "NoReturn":
     server = os.getpid()
     namespace, failure = _load_program(source)
     _flush_streams()
@@ -807,7 +892,7 @@ def _serve_calls(source, calls, answers):
     if failure is not None:
         _send(answers, failure)
         os._exit(0)
-    names = {}
+    names: dict[str, Any] = {}
     data_left = _DATA_CAP
     for name, value in list(namespace.items()):
         if name.startswith("__"):
@@ -832,12 +917,12 @@ def _serve_calls(source, calls, answers):
         name, args, kwargs = _from_plain(request)
         try:
             value = namespace[name](*args, **kwargs)
-        except BaseException as e:  # noqa: BLE001 - reported to the tests as the call's outcome
+        except BaseException as e:  # reported to the tests as the call's outcome
             try:
                 message = str(e)[:_DETAIL_CAP]
-            except BaseException:  # noqa: BLE001
+            except BaseException:  # a broken __str__
                 message = ""
-            answer = ["raise", type(e).__name__, message]
+            answer: list[Any] = ["raise", type(e).__name__, message]
         else:
             try:
                 answer = ["ok", _to_plain(value)]
@@ -852,7 +937,16 @@ def _serve_calls(source, calls, answers):
         _send(answers, answer)
 
 
-def _tests_child(tests, entry, answers_r, calls_w, rep_w, nonce, timeout, others):
+def _tests_child(
+    tests: "bytes",
+    entry: "bytes",
+    answers_r: "int",
+    calls_w: "int",
+    rep_w: "int",
+    nonce: "bytes",
+    timeout: "float",
+    others: "tuple[int, ...]",
+) -> None:
     """The trusted side: its own uid (or undumpable), no program code, and the report pipe."""
     _join_cgroup()
     for fd in others:
@@ -869,7 +963,7 @@ def _tests_child(tests, entry, answers_r, calls_w, rep_w, nonce, timeout, others
     _run_tests(tests.decode("utf-8", "replace"), entry.decode(), answers, calls, rep, nonce)
 
 
-def _program_exception(name, message):
+def _program_exception(name: "str", message: "str") -> "BaseException":
     """The exception a call raises in the tests when the program's function raised `name`:
     the builtin exception of that name (so `except ValueError` and AssertionError work), or a
     fresh Exception subclass of that name; never anything of the program's own."""
@@ -883,16 +977,16 @@ def _program_exception(name, message):
             return _ProgramEnded("runtime_error", f"the program raised {name}({message!r})")
         try:
             return found(message)
-        except Exception:  # noqa: BLE001 - an exception type with required arguments
+        except Exception:  # an exception type with required arguments
             return Exception(f"{name}: {message}")
     safe_name = name if isinstance(name, str) and name.isidentifier() else "Exception"
     return type(safe_name, (Exception,), {})(message)
 
 
-def _remote(name, calls, answers):
+def _remote(name: "str", calls: "int", answers: "int") -> "Callable[..., Any]":
     """A stand-in for the program's callable `name` in the tests' namespace."""
 
-    def call(*args, **kwargs):
+    def call(*args: "Any", **kwargs: "Any") -> "Any":
         try:
             request = json.dumps([name, _to_plain(args), _to_plain(kwargs)], separators=(",", ":"))
         except (_NotPlain, RecursionError, ValueError) as e:
@@ -933,12 +1027,13 @@ def _remote(name, calls, answers):
 _MUTABLE = (list, dict, set)
 
 
-def _update_in_place(args, changed):
+def _update_in_place(args: "tuple[Any, ...]", changed: "Any") -> None:
     """Gives the tests' list/dict/set arguments the contents the call left in its copies (plain
     data), as if the function had run on the tests' own objects."""
     if type(changed) is not list or len(changed) != len(args):
         raise ValueError("malformed argument update")
-    for original, new in zip(args, changed):
+    # Same lengths (checked above); no `strict=`, which this interpreter may predate.
+    for original, new in zip(args, changed):  # noqa: B905
         if type(original) not in _MUTABLE or new is None:
             continue
         value = _from_plain(new)
@@ -951,9 +1046,13 @@ def _update_in_place(args, changed):
             original.update(value)
 
 
-def _run_tests(tests, entry, answers, calls, rep, nonce):
-    def report(status, detail=""):
-        line = nonce + b" " + status.encode() + b" " + detail[:_DETAIL_CAP].encode("utf-8", "replace")
+def _run_tests(
+    tests: "str", entry: "str", answers: "int", calls: "int", rep: "int", nonce: "bytes"
+) -> "NoReturn":
+    def report(status: "str", detail: "str" = "") -> "NoReturn":
+        line = (
+            nonce + b" " + status.encode() + b" " + detail[:_DETAIL_CAP].encode("utf-8", "replace")
+        )
         try:
             os.write(rep, line.replace(b"\n", b"\\n") + b"\n")
         finally:
@@ -968,15 +1067,17 @@ def _run_tests(tests, entry, answers, calls, rep, nonce):
     except (OSError, ValueError) as e:
         report("runtime_error", f"the program's process broke the protocol: {e}")
     if ready is None:
-        report("runtime_error", "the program's process exited before the tests ran "
-               "(sys.exit/os._exit in the program?)")
+        report(
+            "runtime_error",
+            "the program's process exited before the tests ran (sys.exit/os._exit in the program?)",
+        )
     try:
         if ready[0] == "error":
             status = ready[1] if ready[1] in ("syntax_error", "memory") else "runtime_error"
             report(status, str(ready[2]))
         if ready[0] != "ready" or type(ready[1]) is not dict:
             raise ValueError("no greeting")
-        namespace = {"__name__": "__main__", "__builtins__": builtins}
+        namespace: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
         for name, value in ready[1].items():
             if not isinstance(name, str) or not name.isidentifier():
                 raise ValueError(f"bad name {name!r}")
@@ -1004,8 +1105,10 @@ def _run_tests(tests, entry, answers, calls, rep, nonce):
     except _ProgramEnded as e:
         report(e.status, e.detail)
     except _TestsNotPlain as e:
-        report("sandbox_error", f"{e}; tests that need the program's objects run with "
-               "test_mode='inprocess'")
+        report(
+            "sandbox_error",
+            f"{e}; tests that need the program's objects run with test_mode='inprocess'",
+        )
     except MemoryError as e:
         report("memory", _describe(e))
     except AssertionError as e:
@@ -1017,7 +1120,7 @@ def _run_tests(tests, entry, answers, calls, rep, nonce):
             tb = tb.tb_next
         msg = _describe(e).partition(": ")[2]
         report("fail", line + (f" ({msg})" if msg else ""))
-    except BaseException as e:  # noqa: BLE001 - the tests raised: the program is not right
+    except BaseException as e:  # the tests raised: the program is not right
         report("runtime_error", _describe(e))
     report("pass")
 
@@ -1028,20 +1131,20 @@ _DENIED_EVENTS = frozenset(
 )
 
 
-def _warm_threads():
+def _warm_threads() -> None:
     # The first thread a process starts pays for glibc's and CPython's thread setup; paying it
     # here once, before any fork, keeps it out of every job (user code runs on threads).
     import _thread
 
     done = _thread.allocate_lock()
     done.acquire()
-    box = []
-    _thread.start_new_thread(_run_steps, ((), box, done, _thread._set_sentinel, Exception))
+    box: list[Any] = []
+    _thread.start_new_thread(_run_steps, ((), box, done, _thread._set_sentinel, Exception))  # type: ignore[attr-defined]
     done.acquire()
     box[0].acquire()
 
 
-def main():
+def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # One zygote per core, each pinned to its own: a job's hand-over between its two threads
     # then stays on one run queue instead of waiting for a busy second core.
