@@ -92,7 +92,7 @@ impl Relation {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Relation::LessThan => "less than",
             Relation::AtLeast => "at least",
@@ -100,43 +100,58 @@ impl Relation {
     }
 }
 
-/// A Python pattern: a case-insensitive plain word is matched directly (no compilation),
-/// anything else is a Python regex compiled for Rust (cached).
+/// How the reference uses a pattern, which decides what an exact Rust match needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// `re.search`: any match.
+    Search,
+    /// `len(re.findall(...))` or `len(re.split(...)) - 1`: every match, so empty matches (which
+    /// Python and Rust step over differently) must be impossible.
+    Count,
+}
+
+/// A Python pattern: a case-insensitive plain word is matched directly (no compilation), a
+/// pattern [`pyre::exact`] reproduces is a Rust regex, and anything else is left to Python's
+/// `re` (see [`Deferred`]).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
     matcher: Matcher,
-    /// The pattern could not be expressed in the Rust dialect and is matched literally.
-    pub literal_fallback: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Matcher {
     Literal(pyre::CiLiteral),
-    Regex(Regex),
+    Regex(pyre::Exact),
+    Python,
 }
 
 impl Pattern {
-    fn new(source: &str, ignore_case: bool, multi_line: bool) -> Self {
-        if ignore_case && pyre::is_literal(source) {
-            return Pattern {
-                source: source.to_string(),
-                matcher: Matcher::Literal(pyre::CiLiteral::new(source)),
-                literal_fallback: false,
-            };
-        }
-        let (regex, literal_fallback) = pyre::compile(source, ignore_case, multi_line);
+    fn new(source: &str, ignore_case: bool, multi_line: bool, usage: Use) -> Self {
+        let matcher = if ignore_case && pyre::is_literal(source) {
+            Matcher::Literal(pyre::CiLiteral::new(source))
+        } else {
+            match pyre::exact(source, ignore_case, multi_line) {
+                Some(e) if usage == Use::Search || !e.can_be_empty => Matcher::Regex(e),
+                _ => Matcher::Python,
+            }
+        };
         Pattern {
             source: source.to_string(),
-            matcher: Matcher::Regex(regex),
-            literal_fallback,
+            matcher,
         }
+    }
+
+    /// True when only Python's `re` can evaluate this pattern exactly.
+    pub fn needs_python(&self) -> bool {
+        matches!(self.matcher, Matcher::Python)
     }
 
     fn is_match(&self, text: &str) -> bool {
         match &self.matcher {
             Matcher::Literal(l) => l.is_match(text),
-            Matcher::Regex(r) => r.is_match(text),
+            Matcher::Regex(e) => e.regex.is_match(text),
+            Matcher::Python => false,
         }
     }
 
@@ -144,10 +159,40 @@ impl Pattern {
     fn count(&self, text: &str) -> usize {
         match &self.matcher {
             Matcher::Literal(l) => l.count(text),
-            Matcher::Regex(r) => r.find_iter(text).count(),
+            Matcher::Regex(e) => e.regex.find_iter(text).count(),
+            Matcher::Python => 0,
+        }
+    }
+
+    /// `len(re.split(pattern, text)) - 1`: each split also yields one item per capturing group.
+    fn split_count(&self, text: &str) -> usize {
+        match &self.matcher {
+            Matcher::Regex(e) => e.regex.find_iter(text).count() * (1 + e.groups),
+            Matcher::Literal(l) => l.count(text),
+            Matcher::Python => 0,
         }
     }
 }
+
+/// A check only Python's `re` can make exactly (its pattern is outside what [`pyre::exact`]
+/// reproduces). The judge's caller runs it on each response variant and takes its verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferred {
+    /// `"all_search"`: every pattern is found (`re.search`); `"none_search"`: none is found;
+    /// `"count"`: `len(re.findall(p, v, flags))`; `"split"`: `len(re.split(p, v, flags)) - 1`
+    /// -- the last two compared with `threshold` under `relation`.
+    pub op: &'static str,
+    pub patterns: Vec<String>,
+    /// Python `re` flags: `re.IGNORECASE` = 2, `re.MULTILINE` = 8.
+    pub flags: u32,
+    /// The response is lower-cased before matching (the postscript check).
+    pub lower: bool,
+    pub relation: Relation,
+    pub threshold: f64,
+}
+
+const RE_IGNORECASE: u32 = 2;
+const RE_MULTILINE: u32 = 8;
 
 /// One instruction with its resolved arguments.
 #[derive(Debug, Clone)]
@@ -208,9 +253,8 @@ pub enum Instruction {
 pub struct ForbiddenWord {
     pub word: String,
     /// A plain word is matched case-insensitively at every position, with Python's `\b`
-    /// (Python's `\w`) tested on both sides: exact. Otherwise the whole translated pattern.
+    /// (Python's `\w`) tested on both sides: exact. Otherwise (None) Python's `re` decides.
     literal: Option<pyre::CiLiteral>,
-    regex: Option<Regex>,
 }
 
 /// The 25 instruction ids of IFEval's registry.
@@ -412,13 +456,18 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
             args.allow(&["keywords"])?;
             let mut words = args.strings("keywords")?;
             words.sort();
-            I::KeywordsExistence(words.iter().map(|w| Pattern::new(w, true, false)).collect())
+            I::KeywordsExistence(
+                words
+                    .iter()
+                    .map(|w| Pattern::new(w, true, false, Use::Search))
+                    .collect(),
+            )
         }
         "keywords:frequency" => {
             args.allow(&["keyword", "frequency", "relation"])?;
             let keyword = pystr::strip(args.required_string("keyword")?);
             I::KeywordFrequency {
-                keyword: Pattern::new(keyword, true, false),
+                keyword: Pattern::new(keyword, true, false, Use::Count),
                 frequency: args.count("frequency", c, true)?,
                 relation: args.relation("relation")?,
             }
@@ -528,7 +577,7 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
                 "P.S." => r"\s*p\.\s?s\..*$".to_string(),
                 other => format!(r"\s*{}.*$", pystr::lower(other)),
             };
-            I::Postscript(Pattern::new(&pat, false, true))
+            I::Postscript(Pattern::new(&pat, false, true, Use::Search))
         }
         "detectable_format:number_bullet_lists" => {
             args.allow(&["num_bullets"])?;
@@ -549,7 +598,7 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
                 .map(pystr::strip)
                 .unwrap_or(defaults::SECTION);
             I::MultipleSections {
-                splitter: Pattern::new(&format!(r"\s?{sp}\s?\d+\s?"), false, false),
+                splitter: Pattern::new(&format!(r"\s?{sp}\s?\d+\s?"), false, false, Use::Count),
                 num_sections: args.count("num_sections", c, true)?,
             }
         }
@@ -618,19 +667,11 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
 }
 
 fn forbidden_word(word: &str) -> ForbiddenWord {
-    if pyre::is_literal(word) {
-        ForbiddenWord {
-            word: word.to_string(),
-            literal: Some(pyre::CiLiteral::new(word)),
-            regex: None,
-        }
-    } else {
-        let (regex, _) = pyre::compile(&format!(r"\b{word}\b"), true, false);
-        ForbiddenWord {
-            word: word.to_string(),
-            literal: None,
-            regex: Some(regex),
-        }
+    ForbiddenWord {
+        word: word.to_string(),
+        // Rust's `\b` follows Unicode's word definition, not Python's: only plain words are
+        // matched here.
+        literal: pyre::is_literal(word).then(|| pyre::CiLiteral::new(word)),
     }
 }
 
@@ -644,10 +685,78 @@ impl ForbiddenWord {
             let after = text[pos..].chars().next().is_some_and(pystr::is_py_word);
             before != after
         };
-        match (&self.literal, &self.regex) {
-            (Some(lit), _) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
-            (None, Some(re)) => re.is_match(text),
-            (None, None) => false,
+        match &self.literal {
+            Some(lit) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
+            None => false,
+        }
+    }
+}
+
+impl Instruction {
+    /// The check Python's `re` must make instead, when a pattern of this instruction is
+    /// outside what the Rust engine reproduces exactly.
+    pub fn deferred(&self) -> Option<Deferred> {
+        let d = |op, patterns: Vec<String>, flags, relation, threshold| Deferred {
+            op,
+            patterns,
+            flags,
+            lower: false,
+            relation,
+            threshold,
+        };
+        let sources = |ps: &[Pattern]| ps.iter().map(|p| p.source.clone()).collect();
+        match self {
+            Instruction::KeywordsExistence(words) if words.iter().any(Pattern::needs_python) => {
+                Some(d(
+                    "all_search",
+                    sources(words),
+                    RE_IGNORECASE,
+                    Relation::AtLeast,
+                    0.0,
+                ))
+            }
+            Instruction::KeywordFrequency {
+                keyword,
+                frequency,
+                relation,
+            } if keyword.needs_python() => Some(d(
+                "count",
+                vec![keyword.source.clone()],
+                RE_IGNORECASE,
+                *relation,
+                *frequency,
+            )),
+            Instruction::ForbiddenWords(words) if words.iter().any(|w| w.literal.is_none()) => {
+                let pats = words.iter().map(|w| format!(r"\b{}\b", w.word)).collect();
+                Some(d(
+                    "none_search",
+                    pats,
+                    RE_IGNORECASE,
+                    Relation::AtLeast,
+                    0.0,
+                ))
+            }
+            Instruction::Postscript(p) if p.needs_python() => Some(Deferred {
+                lower: true,
+                ..d(
+                    "all_search",
+                    vec![p.source.clone()],
+                    RE_MULTILINE,
+                    Relation::AtLeast,
+                    0.0,
+                )
+            }),
+            Instruction::MultipleSections {
+                splitter,
+                num_sections,
+            } if splitter.needs_python() => Some(d(
+                "split",
+                vec![splitter.source.clone()],
+                0,
+                Relation::AtLeast,
+                *num_sections,
+            )),
+            _ => None,
         }
     }
 }
@@ -729,6 +838,12 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
     use Instruction as I;
     macro_rules! d {
         ($($t:tt)*) => { if detail { format!($($t)*) } else { String::new() } };
+    }
+    if let Some(dfr) = ins.deferred() {
+        return Check {
+            ok: false,
+            detail: d!("needs Python's re for {:?}", dfr.patterns),
+        };
     }
     let (ok, detail) = match ins {
         I::KeywordsExistence(words) => {
@@ -917,7 +1032,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             splitter,
             num_sections,
         } => {
-            let n = splitter.count(value);
+            let n = splitter.split_count(value);
             (
                 n as f64 >= *num_sections,
                 d!("{n} sections, need at least {num_sections}"),
@@ -1051,12 +1166,15 @@ pub struct Sample {
     pub kwargs: Vec<Kwargs>,
 }
 
-/// Per-instruction outcome: followed, plus a human-readable detail (explain mode).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Per-instruction outcome: followed, plus a human-readable detail (explain mode). When
+/// `deferred` is set, `followed` is undecided (false) and the caller must run that check with
+/// Python's `re`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct InstructionResult {
     pub id: String,
     pub followed: bool,
     pub detail: String,
+    pub deferred: Option<Deferred>,
 }
 
 /// Builds every sample's instructions, failing on the first bad id or kwargs.
@@ -1110,6 +1228,14 @@ pub fn evaluate_one(
         .iter()
         .zip(ids)
         .map(|(ins, id)| {
+            if let Some(d) = ins.deferred() {
+                return InstructionResult {
+                    id: id.clone(),
+                    followed: false,
+                    detail: String::new(),
+                    deferred: Some(d),
+                };
+            }
             let mut last_detail = if detail && variants.is_empty() {
                 "empty response".to_string()
             } else {
@@ -1131,6 +1257,7 @@ pub fn evaluate_one(
                 id: id.clone(),
                 followed,
                 detail: if followed { String::new() } else { last_detail },
+                deferred: None,
             }
         })
         .collect()
