@@ -21,6 +21,8 @@ pub mod pyre;
 pub mod pystr;
 pub mod treebank;
 
+use std::collections::HashMap;
+
 use regex::Regex;
 
 use crate::batch::par_map_catch;
@@ -803,8 +805,70 @@ pub struct Check {
     pub detail: String,
 }
 
-fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, String) {
-    match res.lang.detect(text) {
+/// What one sample's checks have measured, reused by its other checks and response variants:
+/// loose mode's variants share most sentences, and often their language-detection n-grams
+/// (removing `*` rarely changes them), and two instructions may detect the same text. Keys are
+/// the inputs the results are pure functions of, so reuse is exact.
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// langdetect's result per n-gram sequence (detection depends on nothing else), found
+    /// by a fingerprint of the sequence and confirmed by comparing the sequence itself.
+    languages: HashMap<u64, Vec<(Vec<u32>, Detected)>, langdetect::BuildNgramHasher>,
+    /// All-capital Treebank tokens per Punkt sentence.
+    sentence_capitals: HashMap<String, usize>,
+}
+
+impl Memo {
+    fn detect(&mut self, res: &Resources, text: &str) -> Detected {
+        let features = res.lang.features(text);
+        let key = features.iter().fold(features.len() as u64, |h, &x| {
+            (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        });
+        let seen = self.languages.entry(key).or_default();
+        if let Some((_, d)) = seen.iter().find(|(f, _)| *f == features) {
+            return d.clone();
+        }
+        let d = res.lang.detect_features(&features);
+        seen.push((features, d.clone()));
+        d
+    }
+
+    /// `sum(1 for w in nltk.word_tokenize(text) if w.isupper())`. A token is all-capital only
+    /// if it holds an uppercase letter, so sentences without one are not tokenized.
+    fn capital_words(&mut self, res: &Resources, text: &str) -> usize {
+        if !text.chars().any(char::is_uppercase) {
+            return 0;
+        }
+        let mut n = 0;
+        for (s, e) in res.punkt.sentence_spans(text) {
+            let sentence = if s < e { &text[s..e] } else { "" };
+            if !sentence.chars().any(char::is_uppercase) {
+                continue;
+            }
+            n += match self.sentence_capitals.get(sentence) {
+                Some(&k) => k,
+                None => {
+                    let k = treebank::tokenize_sentence(sentence)
+                        .iter()
+                        .filter(|w| pystr::is_upper_str(w))
+                        .count();
+                    self.sentence_capitals.insert(sentence.to_string(), k);
+                    k
+                }
+            };
+        }
+        n
+    }
+}
+
+fn language_ok(
+    res: &Resources,
+    memo: &mut Memo,
+    text: &str,
+    want: &str,
+    detail: bool,
+) -> (bool, String) {
+    match memo.detect(res, text) {
         Detected::Lang(l) => (
             l == want,
             if detail {
@@ -835,6 +899,17 @@ fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, 
 
 /// `check_following` of one instruction on one response.
 pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> Check {
+    check_with(res, &mut Memo::default(), ins, value, detail)
+}
+
+/// [`check`], reusing (and filling) `memo` -- for the checks of one sample.
+pub fn check_with(
+    res: &Resources,
+    memo: &mut Memo,
+    ins: &Instruction,
+    value: &str,
+    detail: bool,
+) -> Check {
     use Instruction as I;
     macro_rules! d {
         ($($t:tt)*) => { if detail { format!($($t)*) } else { String::new() } };
@@ -902,7 +977,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 ),
             )
         }
-        I::ResponseLanguage(lang) => language_ok(res, value, lang, detail),
+        I::ResponseLanguage(lang) => language_ok(res, memo, value, lang, detail),
         I::NumberSentences {
             threshold,
             relation,
@@ -1095,10 +1170,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             frequency,
             relation,
         } => {
-            let n = treebank::word_tokenize(&res.punkt, value)
-                .iter()
-                .filter(|w| pystr::is_upper_str(w))
-                .count();
+            let n = memo.capital_words(res, value);
             (
                 relation.holds(n, *frequency),
                 d!(
@@ -1111,14 +1183,14 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             if !pystr::is_upper_str(value) {
                 (false, d!("not all capital letters"))
             } else {
-                language_ok(res, value, "en", detail)
+                language_ok(res, memo, value, "en", detail)
             }
         }
         I::EnglishLowercase => {
             if !pystr::is_lower_str(value) {
                 (false, d!("not all lowercase letters"))
             } else {
-                language_ok(res, value, "en", detail)
+                language_ok(res, memo, value, "en", detail)
             }
         }
         I::NoComma => (!value.contains(','), d!("contains a comma")),
@@ -1222,8 +1294,15 @@ pub fn evaluate_one(
     };
     // Loose mode asks whether *any* variant passes: identical variants (a response without
     // asterisks, or with a single line) need checking once. Blank ones never pass.
-    let mut seen = std::collections::HashSet::new();
-    variants.retain(|v| !pystr::strip(v).is_empty() && seen.insert(v.clone()));
+    let mut memo = Memo::default();
+    // At most eight variants: comparing them directly beats hashing each whole text.
+    let mut kept: Vec<String> = Vec::with_capacity(variants.len());
+    for v in variants.drain(..) {
+        if !pystr::strip(&v).is_empty() && !kept.contains(&v) {
+            kept.push(v);
+        }
+    }
+    let variants = kept;
     instructions
         .iter()
         .zip(ids)
@@ -1243,7 +1322,7 @@ pub fn evaluate_one(
             };
             let mut followed = false;
             for v in &variants {
-                let c = check(res, ins, v, detail);
+                let c = check_with(res, &mut memo, ins, v, detail);
                 if c.ok {
                     followed = true;
                     last_detail = String::new();

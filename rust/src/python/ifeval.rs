@@ -119,6 +119,7 @@ fn ifeval_load_resources(
                 vi_alphabet: chars(&vi_alphabet),
                 vi_dmarks: chars(&vi_dmarks),
                 vi_normalized: vi_normalized.iter().map(|s| chars(s)).collect(),
+                ascii_rows: Default::default(),
             },
         }
     });
