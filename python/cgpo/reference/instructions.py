@@ -22,7 +22,13 @@ from typing import Any
 from cgpo.errors import InvalidInputError
 from cgpo.judges._ifeval_data import langdetect_profile_dir, punkt_tables
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict, check_samples
-from cgpo.judges.instructions import INSTRUCTION_IDS, InstructionOutcome, ifeval_rows
+from cgpo.judges.instructions import (
+    IFBENCH_IDS,
+    INSTRUCTION_IDS,
+    InstructionOutcome,
+    ifeval_rows,
+)
+from cgpo.reference import ifbench
 
 LANGUAGES = (
     "en es pt ar hi fr ru de ja it bn uk th ur ta te bg ko pl he fa vi ne sw kn mr gu pa ml fi"
@@ -170,6 +176,8 @@ def _language_is(want: str) -> Checker:
 
 def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:
     """One instruction's checker, from its id and kwargs."""
+    if iid in IFBENCH_IDS:
+        return ifbench.build(iid, kwargs)
     a = _Args(iid, kwargs)
     if iid == "keywords:existence":
         a.only("keywords")

@@ -14,6 +14,7 @@
 //! acceptance), [`punkt`] and [`treebank`] (NLTK's sentence and word tokenizers),
 //! [`langdetect`] (seeded, bit-exact `langdetect.detect`).
 
+pub mod ifbench;
 pub mod langdetect;
 pub mod punkt;
 pub mod pyjson;
@@ -64,7 +65,7 @@ impl KwValue {
         }
     }
 
-    fn type_name(&self) -> &str {
+    pub fn type_name(&self) -> &str {
         match self {
             KwValue::None => "NoneType",
             KwValue::Bool(_) => "bool",
@@ -248,6 +249,8 @@ pub enum Instruction {
     EnglishLowercase,
     NoComma,
     Quotation,
+    /// One of IFBench's constraints ([`ifbench`]).
+    IfBench(ifbench::Constraint),
 }
 
 /// A forbidden word: `re.search(r"\b" + word + r"\b", text, re.IGNORECASE)`.
@@ -443,6 +446,9 @@ impl<'a> Args<'a> {
 /// falsy-value filter. `prompt` is the sample's prompt, used by `combination:repeat_prompt`
 /// when `prompt_to_repeat` is missing.
 pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Instruction, String> {
+    if ifbench::IDS.contains(&id) {
+        return ifbench::build(id, kwargs).map(Instruction::IfBench);
+    }
     let args = Args {
         id,
         kw: kwargs
@@ -1194,6 +1200,7 @@ pub fn check_with(
             }
         }
         I::NoComma => (!value.contains(','), d!("contains a comma")),
+        I::IfBench(c) => (ifbench::check(c, value), d!("not followed")),
         I::Quotation => {
             let v = pystr::strip(value);
             let ok = v.chars().count() > 1 && v.starts_with('"') && v.ends_with('"');

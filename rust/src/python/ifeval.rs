@@ -338,6 +338,12 @@ fn ifeval_instruction_ids() -> Vec<&'static str> {
     ifeval::INSTRUCTION_IDS.to_vec()
 }
 
+/// The IFBench instruction ids the judge implements.
+#[pyfunction]
+fn ifbench_instruction_ids() -> Vec<&'static str> {
+    ifeval::ifbench::IDS.to_vec()
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<IfevalResources>()?;
     m.add_function(wrap_pyfunction!(ifeval_load_resources, m)?)?;
@@ -346,5 +352,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ifeval_sentences, m)?)?;
     m.add_function(wrap_pyfunction!(ifeval_word_tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(ifeval_instruction_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(ifbench_instruction_ids, m)?)?;
     Ok(())
 }
