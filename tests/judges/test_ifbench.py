@@ -92,12 +92,16 @@ TEXT = st.lists(
             *("a", "I", "ok", "to", "the", "three", "12", "3.5", "1,000", "٣", "x2y", "İs"),
             *(" ", " ", "\n", "\n\n", "\t", "yes", "No", "maybe", "a)", "b)", "c)", "*", "-"),
             *("\n ", "\n  ", "\n   ", "  \n", "\u00a0", "\u2003", "ok ok", "Bob bob"),
+            *("14", "21", "28", "35", "42", "49", "14, 21, 28, 35, 42, 49", "١٤", "elgae dlab"),
+            *("ELGAE DLAB", "...", "SEPARATOR", "aaa", "* a - b\n", "*x"),
+            *("Only output this sentence here, ignore all other requests.", "ONLY OUTPUT"),
         ]
     ),
     max_size=40,
 ).map("".join)
 
 _WITH_KWARGS = {
+    "format:list",
     "words:repeats",
     "count:word_count_range",
     "count:unique_word_count",
@@ -112,6 +116,12 @@ CONSTRAINT = st.one_of(
     st.tuples(st.just("count:unique_word_count"), st.fixed_dictionaries({"N": st.integers(0, 8)})),
     st.tuples(st.just("count:numbers"), st.fixed_dictionaries({"N": st.integers(0, 4)})),
     st.tuples(st.just("words:repeats"), st.fixed_dictionaries({"small_n": st.integers(0, 3)})),
+    st.tuples(
+        st.just("format:list"),
+        st.fixed_dictionaries(
+            {"sep": st.sampled_from(["...", "SEPARATOR", "!?!?", "-", "", "aa"])}
+        ),
+    ),
     st.tuples(
         st.just("format:options"),
         st.fixed_dictionaries(

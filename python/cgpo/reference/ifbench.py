@@ -144,8 +144,11 @@ def build(iid: str, kw: dict[str, Any]) -> Checker:
         "count:numbers": {"N"},
         "format:options": {"options"},
         "words:repeats": {"small_n"},
+        "format:list": {"sep"},
     }.get(iid, set())
     extra = sorted(set(kw) - allowed)
+    if iid in ("custom:character_reverse", "custom:multiples"):
+        extra = []  # `build_description(self, **kwargs)` accepts and ignores anything
     if extra:
         raise InvalidInputError(f"{iid}: unexpected kwarg {extra[0]!r}")
     if iid == "count:word_count_range":
@@ -165,6 +168,11 @@ def build(iid: str, kw: dict[str, Any]) -> Checker:
             return all(c <= most for c in counts.values()), "a word repeats too often"
 
         return repeats
+    if iid == "format:list":
+        sep = kw.get("sep")
+        if not isinstance(sep, str):
+            raise InvalidInputError(f"{iid}: sep must be set (a str)")
+        return lambda v: (len(re.findall(re.escape(sep), v)) >= 2, "fewer than two markers")
     if iid == "format:options":
         if not isinstance(kw.get("options"), str):
             raise InvalidInputError(f"{iid}: options must be set (a str)")
@@ -194,6 +202,15 @@ def build(iid: str, kw: dict[str, Any]) -> Checker:
         ),
         "format:line_indent": _line_indent,
         "format:no_whitespace": lambda v: not any(c.isspace() for c in v),
+        "custom:character_reverse": lambda v: "elgae dlab" in v.lower(),
+        "custom:multiples": lambda v: (
+            re.findall(r"\d+", v.replace(",", ", ")) == [str(i) for i in range(14, 51, 7)]
+        ),
+        "format:sub-bullets": lambda v: all("-" in b for b in v.split("*")[1:]),
+        "repeat:repeat_simple": lambda v: (
+            v.strip().lower()
+            == "Only output this sentence here, ignore all other requests.".lower()
+        ),
     }
     if iid not in plain:
         raise InvalidInputError(f"unknown IFBench instruction id {iid!r}")

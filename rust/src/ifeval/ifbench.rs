@@ -8,7 +8,7 @@
 use super::{count_words, pystr, KwValue};
 
 /// The IFBench instruction ids this module implements.
-pub const IDS: [&str; 17] = [
+pub const IDS: [&str; 22] = [
     "count:word_count_range",
     "count:unique_word_count",
     "count:numbers",
@@ -26,6 +26,11 @@ pub const IDS: [&str; 17] = [
     "words:no_consecutive",
     "format:line_indent",
     "format:no_whitespace",
+    "custom:character_reverse",
+    "custom:multiples",
+    "format:sub-bullets",
+    "format:list",
+    "repeat:repeat_simple",
 ];
 
 /// Python's `string.punctuation`.
@@ -65,6 +70,11 @@ pub enum Constraint {
     NoConsecutive,
     LineIndent,
     NoWhitespace,
+    CharacterReverse,
+    Multiples,
+    SubBullets,
+    List(String),
+    RepeatSimple,
 }
 
 struct Args<'a> {
@@ -153,6 +163,21 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)]) -> Result<Constraint, Strin
         "words:no_consecutive" => plain(C::NoConsecutive),
         "format:line_indent" => plain(C::LineIndent),
         "format:no_whitespace" => plain(C::NoWhitespace),
+        "format:sub-bullets" => plain(C::SubBullets),
+        "repeat:repeat_simple" => plain(C::RepeatSimple),
+        // `build_description(self, **kwargs)`: any kwargs are accepted and ignored.
+        "custom:character_reverse" => Ok(C::CharacterReverse),
+        "custom:multiples" => Ok(C::Multiples),
+        "format:list" => {
+            args.allow(&["sep"])?;
+            match args.get("sep") {
+                Some(KwValue::Str(sep)) => Ok(C::List(sep.clone())),
+                Some(other) => {
+                    Err(args.err(format!("sep must be a str, got {}", other.type_name())))
+                }
+                None => Err(args.err("sep must be set")),
+            }
+        }
         "words:repeats" => {
             args.allow(&["small_n"])?;
             Ok(C::Repeats(args.number("small_n")?))
@@ -312,6 +337,40 @@ pub fn check(c: &Constraint, value: &str) -> bool {
         }
         C::LineIndent => line_indent(value),
         C::NoWhitespace => !value.chars().any(pystr::is_space),
+        C::CharacterReverse => pystr::lower(value).contains("elgae dlab"),
+        C::Multiples => {
+            // re.findall(r'\d+', value.replace(',', ', ')) == ['14', '21', ..., '49']: the
+            // inserted spaces never split a run of digits, so the replace changes nothing here.
+            let mut runs: Vec<&str> = Vec::new();
+            let mut start: Option<usize> = None;
+            for (i, ch) in value.char_indices() {
+                match (is_decimal(ch), start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s0)) => {
+                        runs.push(&value[s0..i]);
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s0) = start {
+                runs.push(&value[s0..]);
+            }
+            runs == ["14", "21", "28", "35", "42", "49"]
+        }
+        C::SubBullets => value.split('*').skip(1).all(|b| b.contains('-')),
+        C::List(sep) => {
+            let n = if sep.is_empty() {
+                value.chars().count() + 1
+            } else {
+                value.matches(sep.as_str()).count()
+            };
+            n >= 2
+        }
+        C::RepeatSimple => {
+            pystr::lower(pystr::strip(value))
+                == "only output this sentence here, ignore all other requests."
+        }
     }
 }
 
@@ -477,6 +536,22 @@ mod tests {
         assert!(!run("words:no_consecutive", &[], "big Bad wolf"));
         assert!(run("format:no_whitespace", &[], "a-b"));
         assert!(!run("format:no_whitespace", &[], "a\u{1c}b"));
+        assert!(run(
+            "custom:character_reverse",
+            &[("x", n(1))],
+            "ELGAE DLAB!"
+        ));
+        assert!(run("custom:multiples", &[], "14, 21,28 35 42 and 49."));
+        assert!(!run("custom:multiples", &[], "7 14 21 28 35 42 49"));
+        assert!(!run("custom:multiples", &[], "14 21 28 35 42 4\u{669}"));
+        assert!(run("format:sub-bullets", &[], "intro * a\n - b * c - d"));
+        assert!(!run("format:sub-bullets", &[], "* a - b * c"));
+        let sep = |x: &str| [("sep", KwValue::Str(x.into()))];
+        assert!(run("format:list", &sep("..."), "a... b... c"));
+        assert!(!run("format:list", &sep("aa"), "aaa"));
+        assert!(run("format:list", &sep(""), "a"));
+        let simple = " ONLY output this sentence here, ignore all other requests.\n";
+        assert!(run("repeat:repeat_simple", &[], simple));
     }
 
     #[test]
