@@ -175,6 +175,68 @@ def test_bad_construction() -> None:
     with pytest.raises(ConfigError, match=r"judges\[0\] \(int\) lacks the judge API"):
         MixtureOfJudges([3])  # type: ignore[list-item]
 
+    class NotCallable:
+        judge = "yes"
+
+    with pytest.raises(ConfigError, match=r"judges\[1\] \(NotCallable\) .*judge\(samples\)"):
+        MixtureOfJudges([Scripted("a"), NotCallable()])  # type: ignore[list-item]
+
+
+class TrlStyle:
+    """A user's judge with nothing but ``judge``: no name, no explain."""
+
+    def judge(self, samples: Sequence[Sample]) -> list[Verdict]:
+        return [Verdict(int("x" not in s.completion)) for s in samples]
+
+
+def test_a_judge_with_only_judge_is_a_member() -> None:
+    moj = MixtureOfJudges([TrlStyle(), Scripted("a")])
+    assert moj.member_names == ["TrlStyle", "a"]
+    samples = [Sample("p", "ok", {"a": 1}), Sample("p", "x", {"a": 1}), Sample("p", "ok", {"a": 0})]
+    res = moj.explain(samples)
+    assert [r.verdict for r in res] == [Verdict.SATISFIED, Verdict.VIOLATED, Verdict.VIOLATED]
+    assert res[1].details["violated_by"] == ["TrlStyle"]
+    member = res[1].details["members"]["TrlStyle"]
+    assert member == JudgeResult(Verdict.VIOLATED, "violated")
+    assert res[0].details["members"]["TrlStyle"].reason == "satisfied"
+    assert moj.member_stats["TrlStyle"].violated == 1
+    assert moj.judge(samples) == [Verdict.SATISFIED, Verdict.VIOLATED, Verdict.VIOLATED]
+
+
+def test_explain_may_return_plain_verdicts_and_errors_follow_the_policy() -> None:
+    class Named:
+        name = "named"
+
+        def explain(self, samples: Sequence[Sample]) -> list[Verdict]:
+            return [Verdict(s.metadata["v"]) for s in samples]
+
+    samples = [Sample("p", "c", {"v": 1}), Sample("p", "c", {"v": -1})]
+    res = MixtureOfJudges([Named()]).explain(samples)
+    assert [(r.verdict, r.reason) for r in res] == [
+        (Verdict.SATISFIED, "ok"),
+        (Verdict.VIOLATED, "error_as_violated"),
+    ]
+    assert res[1].details["members"]["named"] == JudgeResult(Verdict.ERROR, "error")
+    skip = MixtureOfJudges([Named()], on_error="skip").judge(samples)
+    assert skip == [Verdict.SATISFIED, Verdict.ERROR]
+    with pytest.raises(JudgeInternalError, match=r"sample 1: judge 'named' .*reason 'error'"):
+        MixtureOfJudges([Named()], on_error="raise").judge(samples)
+
+
+@pytest.mark.parametrize("bad", [True, 1, "yes", None, 0.0])
+def test_a_member_answer_that_is_not_a_verdict_is_a_clear_error(bad: object) -> None:
+    class Bad:
+        name = "bad"
+
+        def judge(self, samples: Sequence[Sample]) -> list[object]:
+            return [Verdict.SATISFIED, bad]
+
+    with pytest.raises(
+        JudgeInternalError,
+        match=r"judge 'bad': sample 1: expected a Verdict or a JudgeResult with a Verdict, got",
+    ):
+        MixtureOfJudges([Bad()]).judge([Sample("p", "a"), Sample("p", "b")])  # type: ignore[list-item]
+
 
 # ------------------------------------------------------------------------------ registry
 def test_unknown_type_names_the_allowed_values() -> None:

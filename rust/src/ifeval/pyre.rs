@@ -1,11 +1,13 @@
-//! Python `re` patterns on the Rust `regex` crate.
+//! Python `re` patterns on the Rust `regex` crate, only where the match is provably the same.
 //!
 //! IFEval's keywords, forbidden words, section splitters and postscript markers are spliced
-//! into Python regular expressions. [`translate`] rewrites the few constructs whose meaning
-//! differs between the two engines (`\s`, `\S`, `\w`, `\W`, `\d`, `\D`, `\Z`, a `{` that is
-//! not a repetition, `{,n}`); what Rust cannot express (look-around, back-references,
-//! possessive quantifiers) makes [`compile`] fall back, deterministically, to matching the
-//! pattern as a literal string, which is what such keywords almost always mean.
+//! into Python regular expressions. [`exact`] accepts a pattern only when every construct in
+//! it means the same in both engines (after [`translate`] rewrites `\s`, `\w`, `\Z`, a `{` that
+//! is not a repetition, `{,n}`, and spells `re.IGNORECASE` out as explicit character sets). What
+//! is left out -- `\b`, look-around, back-references, inline flags, `$` outside MULTILINE (Python
+//! also matches before a final newline), possessive quantifiers, case-insensitive sets, empty
+//! matches where they are counted, and every pattern Python's `re` rejects -- returns `None`,
+//! and the caller hands that check to Python's own `re` (see `ifeval::Deferred`).
 
 use std::collections::HashMap;
 use std::sync::{Mutex, OnceLock};
@@ -74,8 +76,213 @@ fn quantifier_len(s: &str) -> Option<(usize, String)> {
     }
 }
 
-/// Rewrites a Python `re` pattern (str, Unicode) into the Rust `regex` dialect.
-pub fn translate(pat: &str) -> String {
+/// The characters `re.IGNORECASE` treats as equal to `c` (`c` included), or None when there
+/// are none but `c`; from a table of every code point, built on first use.
+fn case_group(c: char) -> Option<&'static [char]> {
+    static GROUPS: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    let groups = GROUPS.get_or_init(|| {
+        let mut by_key: HashMap<char, Vec<char>> = HashMap::new();
+        for x in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let k = ignorecase_key(x);
+            if k != x {
+                by_key.entry(k).or_insert_with(|| vec![k]).push(x);
+            }
+        }
+        let mut out = HashMap::new();
+        for members in by_key.values() {
+            for &m in members {
+                out.insert(m, members.clone());
+            }
+        }
+        out
+    });
+    groups.get(&c).map(|g| g.as_slice())
+}
+
+fn has_case_partners(c: char) -> bool {
+    case_group(c).is_some()
+}
+
+/// Appends literal `c`, as a set of its `re.IGNORECASE` equivalents when `ignore_case`.
+fn push_literal(out: &mut String, c: char, ignore_case: bool) {
+    match case_group(c).filter(|_| ignore_case) {
+        Some(group) => {
+            out.push('[');
+            for &m in group {
+                out.push_str(&regex::escape(m.encode_utf8(&mut [0; 4])));
+            }
+            out.push(']');
+        }
+        None => out.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
+    }
+}
+
+/// True when every construct of the Python pattern means the same to the Rust engine (given
+/// [`translate`]) and Python's `re` accepts it; see the module docs for what is left out.
+pub fn supported(pat: &str, ignore_case: bool, multi_line: bool) -> bool {
+    let cs: Vec<char> = pat.chars().collect();
+    let offsets: Vec<usize> = pat.char_indices().map(|(b, _)| b).collect();
+    let n = cs.len();
+    let mut i = 0;
+    // Whether a quantifier may follow (Python: "nothing to repeat" / "multiple repeat").
+    let mut repeatable = false;
+    let mut depth = 0usize;
+    while i < n {
+        let c = cs[i];
+        match c {
+            '\\' => {
+                let Some(&e) = cs.get(i + 1) else {
+                    return false;
+                };
+                if e.is_ascii_alphanumeric() && !"dDsSwWntrfvAZ".contains(e) {
+                    return false;
+                }
+                repeatable = !matches!(e, 'A' | 'Z');
+                i += 2;
+            }
+            '[' => {
+                let Some(end) = class_end(&cs, i, ignore_case) else {
+                    return false;
+                };
+                i = end + 1;
+                repeatable = true;
+            }
+            '(' => {
+                if cs.get(i + 1) == Some(&'?') {
+                    match (cs.get(i + 2), cs.get(i + 3)) {
+                        (Some(':'), _) => i += 3,
+                        (Some('P'), Some('<')) => {
+                            let name_end = match cs[i + 4..].iter().position(|&x| x == '>') {
+                                Some(k) => i + 4 + k,
+                                None => return false,
+                            };
+                            let name = &cs[i + 4..name_end];
+                            let ident = name
+                                .first()
+                                .is_some_and(|f| f.is_ascii_alphabetic() || *f == '_')
+                                && name.iter().all(|x| x.is_ascii_alphanumeric() || *x == '_');
+                            if !ident {
+                                return false;
+                            }
+                            i = name_end + 1;
+                        }
+                        _ => return false,
+                    }
+                } else {
+                    i += 1;
+                }
+                depth += 1;
+                repeatable = false;
+            }
+            ')' => {
+                if depth == 0 {
+                    return false;
+                }
+                depth -= 1;
+                repeatable = true;
+                i += 1;
+            }
+            '|' | '^' => {
+                repeatable = false;
+                i += 1;
+            }
+            '$' => {
+                if !multi_line {
+                    return false;
+                }
+                repeatable = false;
+                i += 1;
+            }
+            '*' | '+' | '?' | '{' => {
+                let len = if c == '{' {
+                    let at = offsets[i];
+                    match quantifier_len(&pat[at..]) {
+                        Some((bytes, _)) => pat[at..at + bytes].chars().count(),
+                        None => {
+                            // A `{` that is no repetition is a literal.
+                            repeatable = true;
+                            i += 1;
+                            continue;
+                        }
+                    }
+                } else {
+                    1
+                };
+                if !repeatable {
+                    return false;
+                }
+                i += len;
+                match cs.get(i) {
+                    Some('?') => i += 1,
+                    Some('+') => return false,
+                    _ => {}
+                }
+                repeatable = false;
+            }
+            _ => {
+                repeatable = true;
+                i += 1;
+            }
+        }
+    }
+    depth == 0
+}
+
+/// Index of the `]` closing the set that opens at `cs[start]`, or None when the set holds
+/// something the exact translation leaves out.
+fn class_end(cs: &[char], start: usize, ignore_case: bool) -> Option<usize> {
+    let mut i = start + 1;
+    if cs.get(i) == Some(&'^') {
+        i += 1;
+    }
+    let first = i;
+    let mut after_class_escape = false;
+    while i < cs.len() {
+        let c = cs[i];
+        let was_class_escape = std::mem::take(&mut after_class_escape);
+        match c {
+            ']' if i > first => return Some(i),
+            '\\' => {
+                let e = *cs.get(i + 1)?;
+                if e.is_ascii_alphanumeric() && !"dDsSwWntrfv".contains(e) {
+                    return None;
+                }
+                if ignore_case && has_case_partners(e) {
+                    return None;
+                }
+                after_class_escape = "dDsSwW".contains(e);
+                i += 2;
+            }
+            // Python warns about possible nested sets; Rust reads `[:alpha:]` as a class.
+            '[' => return None,
+            '-' if i > first && cs.get(i + 1).is_some_and(|&x| x != ']') => {
+                // Python rejects a range from a class escape (`[\s-!]`); Rust reads a literal.
+                if was_class_escape {
+                    return None;
+                }
+                // Under IGNORECASE Python tests a range with both cases of each character:
+                // exact here only for ranges of ASCII characters that are not letters.
+                let (lo, hi) = (cs[i - 1], cs[i + 1]);
+                if ignore_case && (!hi.is_ascii() || (lo..=hi).any(|x| x.is_ascii_alphabetic())) {
+                    return None;
+                }
+                i += 1;
+            }
+            _ => {
+                if ignore_case && has_case_partners(c) {
+                    return None;
+                }
+                i += 1;
+            }
+        }
+    }
+    None
+}
+
+/// Rewrites a Python `re` pattern (str, Unicode) into the Rust `regex` dialect. With
+/// `ignore_case`, literal characters outside sets become sets of their `re.IGNORECASE`
+/// equivalents (the Rust pattern is then compiled case-sensitively).
+pub fn translate(pat: &str, ignore_case: bool) -> String {
     let mut out = String::with_capacity(pat.len() + 16);
     let mut in_class = false;
     let mut it = pat.char_indices().peekable();
@@ -99,10 +306,13 @@ pub fn translate(pat: &str) -> String {
                 };
                 match rep {
                     Some(r) => out.push_str(r),
-                    None => {
+                    None if e.is_ascii_alphanumeric() => {
                         out.push('\\');
                         out.push(e);
                     }
+                    // An escaped punctuation mark or non-ASCII character is that character.
+                    None if in_class => out.push_str(&regex::escape(e.encode_utf8(&mut [0; 4]))),
+                    None => push_literal(&mut out, e, ignore_case),
                 }
             }
             '[' if !in_class => {
@@ -139,20 +349,32 @@ pub fn translate(pat: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
+            c if !in_class && ignore_case && !r".^$*+?()|".contains(c) => {
+                push_literal(&mut out, c, ignore_case)
+            }
             _ => out.push(c),
         }
     }
     out
 }
 
-/// Compiles a Python pattern with Python's flags; falls back to the escaped literal when the
-/// Rust engine rejects the translation (look-around, back-references, possessive quantifiers).
-/// Returns the regex and whether the fallback was used.
-pub fn compile(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) {
-    // Compiling is far costlier than matching (a case-insensitive Unicode pattern takes
-    // hundreds of microseconds), and a training run judges the same prompt's instructions once
-    // per sampled response: keep compiled patterns.
-    type Cache = Mutex<HashMap<(String, bool, bool), (Regex, bool)>>;
+/// A Python pattern compiled for Rust with the same matches as `re`.
+#[derive(Debug, Clone)]
+pub struct Exact {
+    pub regex: Regex,
+    /// Capturing groups (each adds an item per split in `re.split`).
+    pub groups: usize,
+    /// The pattern can match the empty string: `re.findall`/`re.split` then step differently
+    /// from the Rust iterator, so only searches are exact.
+    pub can_be_empty: bool,
+}
+
+/// The exact Rust form of a Python pattern (with `re.IGNORECASE`/`re.MULTILINE` as given), or
+/// None when some construct would match differently (see the module docs). Cached: compiling is
+/// far costlier than matching, and a training run judges the same prompt's instructions once
+/// per sampled response.
+pub fn exact(pat: &str, ignore_case: bool, multi_line: bool) -> Option<Exact> {
+    type Cache = Mutex<HashMap<(String, bool, bool), Option<Exact>>>;
     static CACHE: OnceLock<Cache> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
     let key = (pat.to_string(), ignore_case, multi_line);
@@ -161,7 +383,7 @@ pub fn compile(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) 
             return hit.clone();
         }
     }
-    let compiled = compile_uncached(pat, ignore_case, multi_line);
+    let compiled = exact_uncached(pat, ignore_case, multi_line);
     if let Ok(mut c) = cache.lock() {
         if c.len() >= 20_000 {
             c.clear();
@@ -171,21 +393,26 @@ pub fn compile(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) 
     compiled
 }
 
-fn compile_uncached(pat: &str, ignore_case: bool, multi_line: bool) -> (Regex, bool) {
-    let build = |p: &str| {
-        RegexBuilder::new(p)
-            .case_insensitive(ignore_case)
-            .multi_line(multi_line)
-            .size_limit(64 << 20)
-            .build()
-    };
-    match build(&translate(pat)) {
-        Ok(r) => (r, false),
-        Err(_) => (
-            build(&regex::escape(pat)).expect("an escaped literal always compiles"),
-            true,
-        ),
+fn exact_uncached(pat: &str, ignore_case: bool, multi_line: bool) -> Option<Exact> {
+    if !supported(pat, ignore_case, multi_line) {
+        return None;
     }
+    let translated = translate(pat, ignore_case);
+    let hir = regex_syntax::ParserBuilder::new()
+        .multi_line(multi_line)
+        .build()
+        .parse(&translated)
+        .ok()?;
+    let regex = RegexBuilder::new(&translated)
+        .multi_line(multi_line)
+        .size_limit(64 << 20)
+        .build()
+        .ok()?;
+    Some(Exact {
+        groups: regex.captures_len() - 1,
+        can_be_empty: hir.properties().minimum_len() == Some(0),
+        regex,
+    })
 }
 
 /// True when `pat` has no regex metacharacter, so it matches itself literally.
@@ -301,21 +528,58 @@ mod tests {
 
     #[test]
     fn translates_python_classes() {
-        let (r, fb) = compile(r"a\sb", false, false);
-        assert!(!fb);
+        let r = exact(r"a\sb", false, false).unwrap().regex;
         assert!(r.is_match("a\u{1c}b"));
-        let (r, _) = compile(r"\w+", false, false);
+        let r = exact(r"\w+", false, false).unwrap().regex;
         assert_eq!(r.find("\u{301}x").map(|m| m.as_str()), Some("x"));
-        let (r, fb) = compile("{foo}", false, false);
-        assert!(!fb);
-        assert!(r.is_match("a {foo} b"));
-        let (r, _) = compile("a{,2}b", false, false);
-        assert!(r.is_match("aab"));
-        let (r, fb) = compile(r"(?<=a)b", false, false);
-        assert!(fb);
-        assert!(r.is_match("x(?<=a)b"));
-        let (r, _) = compile("[]a]", false, false);
-        assert!(r.is_match("]"));
+        assert!(exact("{foo}", false, false)
+            .unwrap()
+            .regex
+            .is_match("a {foo} b"));
+        assert!(exact("a{,2}b", false, false).unwrap().regex.is_match("aab"));
+        assert!(exact("[]a]", false, false).unwrap().regex.is_match("]"));
+        let e = exact("Sec(tion)?", false, false).unwrap();
+        assert_eq!((e.groups, e.can_be_empty), (1, false));
+        assert!(exact("x*", false, false).unwrap().can_be_empty);
+    }
+
+    #[test]
+    fn ignore_case_is_spelled_out_like_python() {
+        let r = exact("i.s", true, false).unwrap().regex;
+        for t in ["ı-ſ", "I S", "İxS"] {
+            assert!(r.is_match(t), "{t}");
+        }
+        assert!(exact("[a-z]", true, false).is_none());
+        assert!(exact("[0-9]+", true, false).is_some());
+        assert!(exact("[+-]", true, false).is_some());
+        assert!(exact(r"[\s-!]", false, false).is_none());
+    }
+
+    #[test]
+    fn what_python_reads_differently_or_rejects_is_left_to_python() {
+        for p in [
+            r"\bthe\b",
+            "(?<=a)b",
+            "(?i)x",
+            "dog$",
+            "a**",
+            "{2}",
+            "^*",
+            r"\A*",
+            "a{1,2}+",
+            r"(?P<a>x)(?P=a)",
+            r"\1",
+            "[[:alpha:]]",
+            "(a",
+            "a)",
+            r"\p{L}",
+            r"\x41",
+            "[]",
+        ] {
+            assert!(exact(p, false, false).is_none(), "{p}");
+        }
+        assert!(exact("dog$", false, true).is_some());
+        assert!(exact("a{2,1}", false, false).is_none());
     }
 
     #[test]

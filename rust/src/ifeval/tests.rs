@@ -180,3 +180,70 @@ fn huge_and_odd_inputs_do_not_panic() {
         }
     }
 }
+
+#[test]
+fn section_splitter_is_a_python_pattern() {
+    let sections = |sp: &str, n: i64, text: &str| {
+        run(
+            "detectable_format:multiple_sections",
+            &[
+                ("section_spliter", s(sp)),
+                ("num_sections", KwValue::Int(n)),
+            ],
+            text,
+        )
+    };
+    // `re.split` yields the capturing group too: two splits count as four sections.
+    assert!(sections("Sec(tion)?", 4, "Section 1 a Sec 2 b"));
+    assert!(!sections("Sec(tion)?", 5, "Section 1 a Sec 2 b"));
+    assert!(sections("Sec(?:tion)?", 2, "Section 1 a Sec 2 b"));
+    assert!(!sections("Sec(?:tion)?", 3, "Section 1 a Sec 2 b"));
+    assert!(sections("S.ction", 1, "SXction 1"));
+}
+
+#[test]
+fn patterns_rust_cannot_reproduce_are_deferred_to_python() {
+    let build1 = |id: &str, k: &str, v: KwValue| build(id, &[(k.to_string(), v)], "").unwrap();
+    let ins = build1(
+        "keywords:existence",
+        "keywords",
+        KwValue::List(vec![s("cat"), s("dog$")]),
+    );
+    let d = ins.deferred().expect("`$` without MULTILINE needs Python");
+    assert_eq!((d.op, d.flags), ("all_search", 2));
+    assert_eq!(d.patterns, vec!["cat".to_string(), "dog$".to_string()]);
+    let ins = build1(
+        "keywords:forbidden_words",
+        "forbidden_words",
+        KwValue::List(vec![s("b"), s("a.c"), s("b")]),
+    );
+    let d = ins
+        .deferred()
+        .expect("a non-plain forbidden word needs Python's \\b");
+    assert_eq!(
+        d.patterns,
+        vec![r"\ba.c\b".to_string(), r"\bb\b".to_string()]
+    );
+    let ins = build1(
+        "detectable_format:multiple_sections",
+        "section_spliter",
+        s("x*|"),
+    );
+    assert_eq!(ins.deferred().map(|d| d.op), Some("split"));
+    assert!(!check(&Resources::default(), &ins, "x 1", false).ok);
+    let ins = build1(
+        "keywords:existence",
+        "keywords",
+        KwValue::List(vec![s("U.S.")]),
+    );
+    assert!(ins.deferred().is_none());
+    let sample = Sample {
+        prompt: String::new(),
+        response: "a".into(),
+        instruction_ids: vec!["detectable_content:postscript".into()],
+        kwargs: vec![vec![("postscript_marker".into(), s("(?<=x)y"))]],
+    };
+    let out = evaluate(&Resources::default(), &[sample], false, false).unwrap();
+    let r = &out[0].as_ref().unwrap()[0];
+    assert!(!r.followed && r.deferred.as_ref().is_some_and(|d| d.lower && d.flags == 8));
+}

@@ -119,6 +119,7 @@ fn ifeval_load_resources(
                 vi_alphabet: chars(&vi_alphabet),
                 vi_dmarks: chars(&vi_dmarks),
                 vi_normalized: vi_normalized.iter().map(|s| chars(s)).collect(),
+                ascii_rows: Default::default(),
             },
         }
     });
@@ -200,9 +201,21 @@ fn to_samples(items: &Bound<'_, PyList>) -> PyResult<Vec<Sample>> {
 }
 
 type PerInstruction = Vec<(String, bool, String)>;
+/// `(instruction index, op, patterns, re flags, lower-case first, relation, threshold)`.
+type SampleOutcome = (PerInstruction, Option<String>, Vec<DeferredCheck>);
+type DeferredCheck = (
+    usize,
+    &'static str,
+    Vec<String>,
+    u32,
+    bool,
+    &'static str,
+    f64,
+);
 
-/// Checks every sample: `([(id, followed, detail), ...], None)` per sample, or `([], message)`
-/// when a panic stopped that sample.
+/// Checks every sample: `([(id, followed, detail), ...], None, deferred)` per sample, or
+/// `([], message, [])` when a panic stopped that sample. `deferred` lists the checks left to
+/// Python's `re` (their `followed` is false until the caller decides them).
 #[pyfunction]
 #[pyo3(signature = (resources, samples, loose, detail))]
 fn ifeval_check(
@@ -211,20 +224,39 @@ fn ifeval_check(
     samples: &Bound<'_, PyList>,
     loose: bool,
     detail: bool,
-) -> PyResult<Vec<(PerInstruction, Option<String>)>> {
+) -> PyResult<Vec<SampleOutcome>> {
     let samples = to_samples(samples)?;
     let res = Arc::clone(&resources.inner);
     let out = py.detach(move || guard(|| ifeval::evaluate(&res, &samples, loose, detail)))?;
     Ok(out
         .into_iter()
         .map(|r| match r {
-            Ok(v) => (
-                v.into_iter()
+            Ok(v) => {
+                let deferred = v
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(j, x)| {
+                        x.deferred.as_ref().map(|d| {
+                            let rel = d.relation.as_str();
+                            (
+                                j,
+                                d.op,
+                                d.patterns.clone(),
+                                d.flags,
+                                d.lower,
+                                rel,
+                                d.threshold,
+                            )
+                        })
+                    })
+                    .collect();
+                let per = v
+                    .into_iter()
                     .map(|x| (x.id, x.followed, x.detail))
-                    .collect(),
-                None,
-            ),
-            Err(msg) => (Vec::new(), Some(msg)),
+                    .collect();
+                (per, None, deferred)
+            }
+            Err(msg) => (Vec::new(), Some(msg), Vec::new()),
         })
         .collect())
 }
@@ -306,6 +338,12 @@ fn ifeval_instruction_ids() -> Vec<&'static str> {
     ifeval::INSTRUCTION_IDS.to_vec()
 }
 
+/// The IFBench instruction ids the judge implements.
+#[pyfunction]
+fn ifbench_instruction_ids() -> Vec<&'static str> {
+    ifeval::ifbench::IDS.to_vec()
+}
+
 pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<IfevalResources>()?;
     m.add_function(wrap_pyfunction!(ifeval_load_resources, m)?)?;
@@ -314,5 +352,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(ifeval_sentences, m)?)?;
     m.add_function(wrap_pyfunction!(ifeval_word_tokenize, m)?)?;
     m.add_function(wrap_pyfunction!(ifeval_instruction_ids, m)?)?;
+    m.add_function(wrap_pyfunction!(ifbench_instruction_ids, m)?)?;
     Ok(())
 }
