@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 import torch
 
+from cgpo.rollout.sampler import OnFinished, sample
 from cgpo.trainer.config import GenerationConfig
 
 
@@ -27,6 +28,9 @@ class Rollout:
     completion_mask: torch.Tensor  # (N, T) 1 up to and including the first EOS
     texts: list[str]
     group_ids: torch.Tensor  # (N,) int64
+    # (N, T) float32 log pi(a_t | ...) under the policy that sampled the rollout, kept from
+    # sampling; None when unknown (given texts, another backend)
+    logprobs: torch.Tensor | None = None
 
     @property
     def num_tokens(self) -> int:
@@ -75,7 +79,8 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 class HFGenerator:
-    """Batched sampling with ``model.generate`` (KV cache on, left padding)."""
+    """Batched sampling over a Hugging Face causal LM with :func:`cgpo.rollout.sampler.sample`:
+    each prompt prefilled once for its K samples, finished rows dropped, log-probs kept."""
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         self.model = model
@@ -84,43 +89,42 @@ class HFGenerator:
         pad = tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else self.eos_ids[0]
 
-    @torch.no_grad()
     def generate(
-        self, prompts: Sequence[str], num_samples: int, settings: GenerationConfig
+        self,
+        prompts: Sequence[str],
+        num_samples: int,
+        settings: GenerationConfig,
+        on_finished: OnFinished | None = None,
     ) -> Rollout:
         device = next(self.model.parameters()).device
         ids, mask = encode_prompts(self.tokenizer, prompts, device)
-        ids = ids.repeat_interleave(num_samples, dim=0)  # (B*K, P)
-        mask = mask.repeat_interleave(num_samples, dim=0)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": settings.max_new_tokens,
-            "pad_token_id": self.pad_id,
-            "eos_token_id": self.eos_ids,
-            "use_cache": True,
-        }
-        if settings.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(
-                do_sample=True,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                top_k=settings.top_k,  # 0: no top-k filter
-            )
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-        finally:
-            self.model.train(was_training)
-        completion = out[:, ids.shape[1] :]  # (N, T)
-        cmask = completion_mask(completion, self.eos_ids)
-        completion = torch.where(cmask.bool(), completion, torch.full_like(completion, self.pad_id))
+        out = sample(
+            self.model,
+            ids,
+            mask,
+            num_samples,
+            max_new_tokens=settings.max_new_tokens,
+            eos_ids=self.eos_ids,
+            pad_id=self.pad_id,
+            temperature=settings.temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            on_finished=on_finished,
+        )
         texts = self.tokenizer.batch_decode(
-            [c[m.bool()] for c, m in zip(completion, cmask, strict=True)], skip_special_tokens=True
+            [c[m.bool()] for c, m in zip(out.completion_ids, out.completion_mask, strict=True)],
+            skip_special_tokens=True,
         )
         groups = torch.arange(len(prompts), device=device).repeat_interleave(num_samples)
-        return Rollout(ids, mask, completion, cmask, texts, groups)
+        return Rollout(
+            ids.repeat_interleave(num_samples, dim=0),  # (N, P)
+            mask.repeat_interleave(num_samples, dim=0),
+            out.completion_ids,
+            out.completion_mask,
+            texts,
+            groups,
+            out.logprobs,
+        )
 
 
 def rollout_from_texts(

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from cgpo.rollout.logprobs import backward_through_logprobs
 from cgpo.trainer.config import Task
 from cgpo.trainer.generation import Rollout, sequence_logprobs
 
@@ -65,6 +66,7 @@ def select_rows(rollout: Rollout, rows: Sequence[int] | np.ndarray) -> Rollout:
         cmask[:, :t],
         [rollout.texts[int(i)] for i in idx],
         rollout.group_ids[idx],
+        rollout.logprobs[idx, :t] if rollout.logprobs is not None else None,
     )
 
 
@@ -74,18 +76,63 @@ def _logprobs(policy: Any, r: Rollout) -> torch.Tensor:
     )
 
 
+def policy_logprobs(policy: Any, r: Rollout) -> torch.Tensor:
+    """log pi(a_t | ...) at the policy's current weights, without a graph: (N, T).
+
+    The rollout's own log-probabilities when it carries them (kept from sampling; the weights
+    have not moved since, as the optimizer steps only after every task's backward), else one
+    forward pass."""
+    if r.logprobs is not None:
+        return r.logprobs.to(r.completion_ids.device)
+    with torch.no_grad():
+        return _logprobs(policy, r).float()
+
+
+def _backward(
+    policy: Any,
+    r: Rollout,
+    logp: torch.Tensor,
+    loss_fn: Callable[[torch.Tensor], tuple[torch.Tensor, Any]],
+    update: UpdateSettings,
+) -> tuple[torch.Tensor, Any]:
+    return backward_through_logprobs(
+        logp,
+        r.completion_mask.sum(dim=1),
+        loss_fn,
+        lambda rows: _logprobs(policy, select_rows(r, rows)),
+        scale=update.scale,
+        micro_batch_size=update.micro_batch_size,
+    )
+
+
+@dataclass
+class UpdateSettings:
+    """How a task's loss reaches the gradients: ``scale`` (its weight rho) multiplies it; the
+    policy's forward/backward runs ``micro_batch_size`` rows at a time."""
+
+    scale: float = 1.0
+    micro_batch_size: int = 8
+
+
 def task_loss(
     task: Task,
     policy: Any,
     reference: Reference,
     scored: ScoredRollout,
     baseline_rollout: Callable[[list[int]], Rollout],
+    update: UpdateSettings | None = None,
 ) -> tuple[torch.Tensor | None, dict[str, float]]:
-    """The task's loss (None when no row contributes, e.g. nothing satisfied) and its statistics.
+    """Backpropagates the task's loss, scaled by ``update.scale``, into the policy's gradients;
+    returns the loss (detached; None when no row contributes, e.g. nothing satisfied) and its
+    statistics.
 
     ``baseline_rollout(groups)`` tokenises the baselines of those prompts, for CRRAFT's fallback.
-    Rows whose verdict is ERROR (``on_error="skip"``) are left out before selection.
+    Rows whose verdict is ERROR (``on_error="skip"``) are left out before selection. The
+    reference runs only on the rows whose log-ratio the update reads (the satisfied ones for
+    CRPG and CRRAFT: a violated row's weight is 0 whatever its log-ratio), so ``kl`` is the mean
+    over those rows.
     """
+    update = update or UpdateSettings()
     keep = np.flatnonzero(scored.verdicts >= 0)
     stats: dict[str, float] = {"rows_used": 0.0}
     if len(keep) == 0:
@@ -97,97 +144,194 @@ def task_loss(
     groups = r.group_ids.cpu().numpy().astype(np.int64)
 
     if task.optimizer == "crpg":
-        from cgpo.losses import crpg_loss
+        return _crpg(task, policy, reference, r, rewards, base, satisfied, update)
+    if task.optimizer == "crraft":
+        return _crraft(
+            task, policy, reference, r, scored, (rewards, base, satisfied), baseline_rollout, update
+        )
+    return _codpo(task, policy, reference, r, groups, rewards, satisfied, update)
 
-        if not satisfied.any():
-            # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
-            # the forward/backward passes can be skipped
-            return None, stats
 
-        logp = _logprobs(policy, r)  # (N, T)
-        ref = reference.logprobs(r)
-        dev = logp.device
-        loss, s = crpg_loss(
-            logp,
+def _satisfied_ref(
+    reference: Reference, r: Rollout, logp: torch.Tensor, satisfied: np.ndarray
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """log pi_ref (N, T), computed on the satisfied rows only (the others get the policy's own
+    log-probs, a log-ratio of 0 that no weight reads), and the satisfied rows' (n,) log-ratios."""
+    rows = np.flatnonzero(satisfied)
+    ref = logp.clone()
+    sel = select_rows(r, rows)
+    idx = torch.as_tensor(rows, device=logp.device)
+    t = sel.completion_ids.shape[1]
+    ref[idx] = 0.0
+    ref[idx, :t] = reference.logprobs(sel).float()
+    log_ratio = ((logp[idx] - ref[idx]) * r.completion_mask[idx]).sum(dim=1)  # (n,)
+    return ref, log_ratio
+
+
+def _crpg(
+    task: Task,
+    policy: Any,
+    reference: Reference,
+    r: Rollout,
+    rewards: np.ndarray,
+    base: np.ndarray,
+    satisfied: np.ndarray,
+    update: UpdateSettings,
+) -> tuple[torch.Tensor | None, dict[str, float]]:
+    from cgpo.losses import crpg_loss
+
+    stats: dict[str, float] = {"rows_used": 0.0}
+    if not satisfied.any():
+        # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
+        # the forward/backward passes can be skipped
+        return None, stats
+    logp = policy_logprobs(policy, r)  # (N, T)
+    ref, log_ratio = _satisfied_ref(reference, r, logp, satisfied)
+    dev = logp.device
+    mask = r.completion_mask
+
+    def loss_fn(lp: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        return crpg_loss(
+            lp,
             ref,
-            r.completion_mask,
+            mask,
             torch.as_tensor(rewards, device=dev),
             torch.as_tensor(base, device=dev),
             torch.as_tensor(satisfied, device=dev),
             task.kl_max,
         )
-        log_ratio = ((logp.detach() - ref) * r.completion_mask).sum(dim=1)
-        stats.update(_plain_stats(s))
-        stats["kl"] = float(log_ratio.mean())
-        stats["rows_used"] = float(len(keep))
-        return loss, stats
 
+    loss, s = _backward(policy, r, logp, loss_fn, update)
+    stats.update(_plain_stats(s))
+    # over the rows the reference scored (the satisfied ones), not diluted by the others' zeros
+    stats["loss/log_ratio_mean"] = float(log_ratio.mean())
+    stats["loss/kl_clipped_frac"] = float((log_ratio >= task.kl_max).float().mean())
+    stats["kl"] = float(log_ratio.mean())
+    stats["rows_used"] = float(len(rewards))
+    return loss, stats
+
+
+def _crraft(
+    task: Task,
+    policy: Any,
+    reference: Reference,
+    r: Rollout,
+    scored: ScoredRollout,
+    arrays: tuple[np.ndarray, np.ndarray, np.ndarray],
+    baseline_rollout: Callable[[list[int]], Rollout],
+    update: UpdateSettings,
+) -> tuple[torch.Tensor | None, dict[str, float]]:
     from cgpo import selection
+    from cgpo.losses import crraft_loss
 
-    if task.optimizer == "crraft":
-        from cgpo.losses import crraft_loss
+    rewards, base, satisfied = arrays
+    stats: dict[str, float] = {"rows_used": 0.0}
+    if not satisfied.any() and not scored.baseline_satisfied.any():
+        # nothing can be selected and no prompt has an accepted baseline to fall back on
+        stats.update(selected=0.0, baseline_fallbacks=0.0)
+        return None, stats
+    # only a satisfied row can be picked, so only those need a log-ratio (and a reference pass)
+    seq_log_ratio = np.zeros(len(rewards), dtype=np.float64)
+    if satisfied.any():
+        logp = policy_logprobs(policy, r)
+        _, log_ratio = _satisfied_ref(reference, r, logp, satisfied)
+        seq_log_ratio[np.flatnonzero(satisfied)] = log_ratio.cpu().numpy()
+        stats["kl"] = float(log_ratio.mean())
+    groups = r.group_ids.cpu().numpy().astype(np.int64)
+    sel_groups = selection.crraft_select(groups, rewards, satisfied, seq_log_ratio, task.kl_max)
+    group_order = np.asarray(sel_groups.groups, dtype=np.int64)
+    picked = np.asarray(sel_groups.selected, dtype=np.int64)
+    rows = picked[picked >= 0]
+    fallback = [
+        int(g)
+        for g, p in zip(group_order, picked, strict=True)
+        if p < 0 and scored.baseline_satisfied[int(g)]
+    ]
+    stats["selected"] = float(len(rows))
+    stats["baseline_fallbacks"] = float(len(fallback))
+    parts = ([select_rows(r, rows)] if len(rows) else []) + (
+        [baseline_rollout(fallback)] if fallback else []
+    )
+    if not parts:
+        return None, stats
+    weights = _sigmoid(rewards[rows] - base[rows]).tolist() + [0.5] * len(fallback)
+    batch = concat_rollouts(parts)
+    w = torch.as_tensor(weights, dtype=torch.float32, device=batch.completion_ids.device)
+    loss, s = _backward(
+        policy,
+        batch,
+        policy_logprobs(policy, batch),
+        lambda lp: crraft_loss(lp, batch.completion_mask, w),
+        update,
+    )
+    stats.update(_plain_stats(s))
+    stats["rows_used"] = float(len(weights))
+    return loss, stats
 
-        if not satisfied.any() and not scored.baseline_satisfied.any():
-            # nothing can be selected and no prompt has an accepted baseline to fall back on
-            stats.update(selected=0.0, baseline_fallbacks=0.0)
-            return None, stats
 
-        with torch.no_grad():
-            log_ratio_t = ((_logprobs(policy, r) - reference.logprobs(r)) * r.completion_mask).sum(
-                1
-            )
-        seq_log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
-        stats["kl"] = float(seq_log_ratio.mean())
-        sel_groups = selection.crraft_select(groups, rewards, satisfied, seq_log_ratio, task.kl_max)
-        group_order = np.asarray(sel_groups.groups, dtype=np.int64)
-        picked = np.asarray(sel_groups.selected, dtype=np.int64)
-        rows = picked[picked >= 0]
-        fallback = [
-            int(g)
-            for g, p in zip(group_order, picked, strict=True)
-            if p < 0 and scored.baseline_satisfied[int(g)]
-        ]
-        weights: list[float] = []
-        seq_logps: list[torch.Tensor] = []
-        if len(rows):
-            sel = select_rows(r, rows)
-            seq_logps.append(_logprobs(policy, sel).sum(dim=1))  # (n,)
-            weights.extend(_sigmoid(rewards[rows] - base[rows]).tolist())
-        if fallback:
-            seq_logps.append(_logprobs(policy, baseline_rollout(fallback)).sum(dim=1))
-            weights.extend([0.5] * len(fallback))  # sigmoid(r(a_bar) - r(a_bar))
-        stats["selected"] = float(len(rows))
-        stats["baseline_fallbacks"] = float(len(fallback))
-        if not seq_logps:
-            return None, stats
-        seq = torch.cat(seq_logps).unsqueeze(1)  # (n, 1): sequence sums, one "token" each
-        w = torch.as_tensor(weights, dtype=seq.dtype, device=seq.device)
-        loss, s = crraft_loss(seq, torch.ones_like(seq), w)
-        stats.update(_plain_stats(s))
-        stats["rows_used"] = float(len(weights))
-        return loss, stats
-
+def _codpo(
+    task: Task,
+    policy: Any,
+    reference: Reference,
+    r: Rollout,
+    groups: np.ndarray,
+    rewards: np.ndarray,
+    satisfied: np.ndarray,
+    update: UpdateSettings,
+) -> tuple[torch.Tensor | None, dict[str, float]]:
+    from cgpo import selection
     from cgpo.losses import codpo_loss
 
     pairs = selection.codpo_pairs(groups, rewards, satisfied)
     chosen = np.asarray(pairs.chosen, dtype=np.int64)
     rejected = np.asarray(pairs.rejected, dtype=np.int64)
     ok = (chosen >= 0) & (rejected >= 0)
-    stats["pairs"] = float(ok.sum())
+    stats: dict[str, float] = {"rows_used": 0.0, "pairs": float(ok.sum())}
     if not ok.any():
         return None, stats
     both = select_rows(r, np.concatenate([chosen[ok], rejected[ok]]))
     n = int(ok.sum())
-    logp = _logprobs(policy, both).sum(dim=1)  # (2n,)
-    ref = (reference.logprobs(both)).sum(dim=1)
-    lengths = both.completion_mask[:n].sum(dim=1).to(logp.dtype)
-    loss, s = codpo_loss(
-        logp[:n], logp[n:], ref[:n], ref[n:], lengths, beta=task.beta, lam=task.lam
-    )
+    ref = reference.logprobs(both).sum(dim=1).float()  # (2n,)
+    mask = both.completion_mask
+    lengths = mask[:n].sum(dim=1).float()
+    logp = policy_logprobs(policy, both)
+
+    def loss_fn(lp: torch.Tensor) -> tuple[torch.Tensor, Any]:
+        seq = (lp * mask).sum(dim=1)  # (2n,)
+        return codpo_loss(
+            seq[:n], seq[n:], ref[:n], ref[n:], lengths, beta=task.beta, lam=task.lam
+        )
+
+    loss, s = _backward(policy, both, logp, loss_fn, update)
     stats.update(_plain_stats(s))
-    stats["kl"] = float((logp.detach() - ref).mean())
+    stats["kl"] = float(((logp * mask).sum(dim=1) - ref).mean())
     stats["rows_used"] = float(2 * n)
     return loss, stats
+
+
+def concat_rollouts(parts: Sequence[Rollout]) -> Rollout:
+    """Rows of several rollouts in one (prompts left-padded, completions right-padded anew)."""
+    if len(parts) == 1:
+        return parts[0]
+    p = max(x.prompt_ids.shape[1] for x in parts)
+    t = max(x.completion_ids.shape[1] for x in parts)
+
+    def pad(x: torch.Tensor, width: int, left: bool, value: float = 0) -> torch.Tensor:
+        extra = width - x.shape[1]
+        return torch.nn.functional.pad(x, (extra, 0) if left else (0, extra), value=value)
+
+    keep_lp = all(x.logprobs is not None for x in parts)
+    return Rollout(
+        torch.cat([pad(x.prompt_ids, p, True) for x in parts]),
+        torch.cat([pad(x.prompt_mask, p, True) for x in parts]),
+        torch.cat([pad(x.completion_ids, t, False) for x in parts]),
+        torch.cat([pad(x.completion_mask, t, False) for x in parts]),
+        [s for x in parts for s in x.texts],
+        torch.cat([x.group_ids for x in parts]),
+        torch.cat([pad(x.logprobs, t, False) for x in parts])  # type: ignore[arg-type]
+        if keep_lp
+        else None,
+    )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

@@ -28,7 +28,7 @@ from cgpo.trainer.generation import Generator, HFGenerator, Rollout, rollout_fro
 from cgpo.trainer.judging import build_judges, build_mixture
 from cgpo.trainer.metrics import MetricsLogger
 from cgpo.trainer.rewards import HFRewardModel, RewardModel, as_reward_model
-from cgpo.trainer.step import Reference, ScoredRollout, task_loss
+from cgpo.trainer.step import Reference, ScoredRollout, UpdateSettings, task_loss
 
 
 @dataclass
@@ -295,10 +295,12 @@ class CGPOTrainer:
             )
             loss, stats = dpo_task_loss(task, self.policy, self.reference, pairs)
         else:
+            # backpropagates rho * loss itself, a micro-batch at a time
+            update = UpdateSettings(task.weight, self.config.micro_batch_size)
             loss, stats = task_loss(
-                task, self.policy, self.reference, scored, self._baseline_rollout(run, idx)
+                task, self.policy, self.reference, scored, self._baseline_rollout(run, idx), update
             )
-        if loss is not None and task.weight > 0:
+        if task.optimizer in ("ppo", "dpo") and loss is not None and task.weight > 0:
             (task.weight * loss).backward()
         t_update = time.perf_counter() - t0
         total = time.perf_counter() - t_start
