@@ -75,9 +75,7 @@ def test_logprobs_equal_a_teacher_forced_forward(
 ) -> None:
     # rows end at different steps: a row that outlives finished ones must still see its own
     # cache, which the teacher-forced forward checks token by token
-    ref, got = _run(
-        tiny_model, tiny_tokenizer, GenerationConfig(40, temperature=temperature), 4, 5
-    )
+    ref, got = _run(tiny_model, tiny_tokenizer, GenerationConfig(40, temperature=temperature), 4, 5)
     with torch.no_grad():
         forced = sequence_logprobs(
             tiny_model, ref.prompt_ids, ref.prompt_mask, got.completion_ids, got.completion_mask
@@ -88,7 +86,6 @@ def test_logprobs_equal_a_teacher_forced_forward(
 
 
 def test_rows_end_at_eos_and_are_reported_once(tiny_model: Any, tiny_tokenizer: Any) -> None:
-    gen = HFGenerator(tiny_model, tiny_tokenizer)
     ids, mask = encode_prompts(
         tiny_tokenizer, [chat_prompt(tiny_tokenizer, p) for p in PROMPTS], torch.device("cpu")
     )

@@ -30,7 +30,7 @@ def backward_through_logprobs(
     scale: float = 1.0,
     micro_batch_size: int = 8,
 ) -> tuple[torch.Tensor, Any]:
-    """Backpropagates ``scale * loss_fn(logp)`` into the policy, ``micro_batch_size`` rows at a time.
+    """Backpropagates ``scale * loss_fn(logp)`` into the policy, a micro-batch of rows at a time.
 
     Parameters
     ----------

@@ -298,9 +298,7 @@ def _codpo(
 
     def loss_fn(lp: torch.Tensor) -> tuple[torch.Tensor, Any]:
         seq = (lp * mask).sum(dim=1)  # (2n,)
-        return codpo_loss(
-            seq[:n], seq[n:], ref[:n], ref[n:], lengths, beta=task.beta, lam=task.lam
-        )
+        return codpo_loss(seq[:n], seq[n:], ref[:n], ref[n:], lengths, beta=task.beta, lam=task.lam)
 
     loss, s = _backward(policy, both, logp, loss_fn, update)
     stats.update(_plain_stats(s))

@@ -21,6 +21,7 @@ import torch
 
 from cgpo.errors import ConfigError
 from cgpo.judges.base import Sample, Verdict
+from cgpo.rollout.overlap import BackgroundJudging
 from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task
 from cgpo.trainer.data import PromptRecord, PromptSampler, prepare_tasks, stable_seed
@@ -232,6 +233,32 @@ class CGPOTrainer:
 
     # -- one step --------------------------------------------------------------------------------
 
+    def _generate_judging(
+        self, run: _TaskRun, idx: Sequence[int], judging: BackgroundJudging
+    ) -> Rollout:
+        """Samples the step's responses; each is handed to ``judging`` as soon as it ends (after
+        generation, for a generator that cannot report rows early)."""
+        task, k = run.task, run.task.samples_per_prompt
+        records = [run.records[i] for i in idx]
+
+        def submit(rows: list[int], texts: list[str]) -> None:
+            samples = [
+                Sample(records[j // k].prompt, text, records[j // k].metadata)
+                for j, text in zip(rows, texts, strict=True)
+            ]
+            judging.submit(rows, samples)
+
+        def on_finished(rows: list[int], token_ids: list[list[int]]) -> None:
+            submit(rows, self.tokenizer.batch_decode(token_ids, skip_special_tokens=True))
+
+        prompts = [self._prompt_text(run, i) for i in idx]
+        if isinstance(self.generator, HFGenerator):
+            rollout = self.generator.generate(prompts, k, task.generation, on_finished)
+        else:
+            rollout = self.generator.generate(prompts, k, task.generation)
+            submit(list(range(len(rollout.texts))), rollout.texts)
+        return rollout
+
     def _task_step(self, run: _TaskRun) -> dict[str, Any]:
         """Algorithm 1 for one task: sample, judge, score, backpropagate rho * loss."""
         task = run.task
@@ -245,32 +272,27 @@ class CGPOTrainer:
         # Each (step, task) draws from its own seed: a task's samples do not depend on which
         # other tasks ran before it, and a resumed run samples exactly what a straight one would.
         torch.manual_seed(stable_seed(self.config.seed, self.step_count, task.name))
-        t0 = time.perf_counter()
-        rollout = self.generator.generate(
-            [self._prompt_text(run, i) for i in idx], task.samples_per_prompt, task.generation
-        )
-        t_gen = time.perf_counter() - t0
         k = task.samples_per_prompt
-
-        t0 = time.perf_counter()
         before = _member_counts(run)
-        samples = [
-            Sample(records[j // k].prompt, text, records[j // k].metadata)
-            for j, text in enumerate(rollout.texts)
-        ]
-        verdicts = np.array([int(v) for v in run.mixture.judge(samples)], dtype=np.int64)
+        t0 = time.perf_counter()
+        with BackgroundJudging(run.mixture.judge, len(idx) * k) as judging:
+            rollout = self._generate_judging(run, idx, judging)
+            t_gen = time.perf_counter() - t0
+            t0 = time.perf_counter()
+            verdicts = np.array([int(v) for v in judging.results()], dtype=np.int64)
+        # the judges' time on the critical path: what was left after generation ended
+        t_judge_wait = time.perf_counter() - t0
         after = _member_counts(run)
-        t_judge = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         rewards = np.asarray(
             run.reward_model.score(
-                [list(records[j // k].messages) for j in range(len(samples))], rollout.texts
+                [list(records[j // k].messages) for j in range(len(rollout.texts))], rollout.texts
             ),
             dtype=np.float64,
         )
         t_rm = time.perf_counter() - t0
-        base = np.array([run.baseline_rewards[idx[j // k]] for j in range(len(samples))])
+        base = np.array([run.baseline_rewards[idx[j // k]] for j in range(len(rollout.texts))])
         # use_judges: false (CGPO without judges): the update sees every response and baseline
         # as satisfied; the pass rates logged below still come from the real verdicts.
         scored = ScoredRollout(
@@ -322,11 +344,12 @@ class CGPOTrainer:
             "tokens_per_s": rollout.num_tokens / t_gen if t_gen > 0 else None,
             "time_generation": t_gen,
             "time_baseline": t_baseline,
-            "time_judges": t_judge,
+            "time_judges": judging.busy_s,
+            "time_judges_wait": t_judge_wait,
             "time_reward_model": t_rm,
             "time_update": t_update,
             "time_task": total,
-            "judge_time_share": t_judge / total if total > 0 else 0.0,
+            "judge_time_share": t_judge_wait / total if total > 0 else 0.0,
         }
         for name, a in after.items():
             b = before[name]
