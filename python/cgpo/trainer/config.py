@@ -26,6 +26,7 @@ LR_SCHEDULERS = ("constant", "linear", "cosine")
 DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("cpu", "cuda", "auto")
 ON_ERROR = ("violate", "skip", "raise")
+GENERATION_BACKENDS = ("hf", "vllm")
 
 
 def _choice(where: str, value: Any, allowed: Sequence[str]) -> None:
@@ -74,8 +75,16 @@ class GenerationConfig:
     )
     top_p: float = field(default=1.0, metadata={"help": "Nucleus sampling mass in (0, 1]."})
     top_k: int = field(default=0, metadata={"help": "Keep the top k tokens; 0 turns it off."})
+    backend: str = field(
+        default="hf",
+        metadata={
+            "help": "'hf' (a sampling loop over the transformers model, CPU or GPU) or 'vllm' "
+            "(an in-process vLLM engine, CUDA only, `pip install vllm`)."
+        },
+    )
 
     def __post_init__(self) -> None:
+        _choice("generation.backend", self.backend, GENERATION_BACKENDS)
         _number("generation.max_new_tokens", self.max_new_tokens, integer=True, minimum=1)
         _number("generation.temperature", self.temperature, minimum=0.0)
         _number("generation.top_p", self.top_p, minimum=0.0, strict=True, maximum=1.0)

@@ -7,6 +7,7 @@ for the rows the loss uses.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,9 +38,17 @@ class Reference:
     def __init__(self, model: Any, *, peft_policy: Any = None) -> None:
         self.model = model
         self.peft_policy = peft_policy
+        self.busy_s = 0.0  # seconds spent in forward passes, for the step's time split
 
     @torch.no_grad()
     def logprobs(self, rollout: Rollout) -> torch.Tensor:
+        t0 = time.perf_counter()
+        try:
+            return self._logprobs(rollout)
+        finally:
+            self.busy_s += time.perf_counter() - t0
+
+    def _logprobs(self, rollout: Rollout) -> torch.Tensor:
         args = (
             rollout.prompt_ids,
             rollout.prompt_mask,

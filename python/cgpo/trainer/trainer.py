@@ -120,6 +120,11 @@ class CGPOTrainer:
 
             attach_value_head(policy)
         self.generator = generator or HFGenerator(policy, tokenizer)
+        self.vllm: Any = None  # the vLLM engine, when a task asks for it
+        if any(t.generation.backend == "vllm" for t in tasks):
+            from cgpo.rollout.vllm_backend import VLLMGenerator
+
+            self.vllm = VLLMGenerator(policy, tokenizer)
         self._ref_generator = (
             HFGenerator(self.reference.model, tokenizer)
             if self.reference.model is not None
@@ -252,10 +257,11 @@ class CGPOTrainer:
             submit(rows, self.tokenizer.batch_decode(token_ids, skip_special_tokens=True))
 
         prompts = [self._prompt_text(run, i) for i in idx]
-        if isinstance(self.generator, HFGenerator):
-            rollout = self.generator.generate(prompts, k, task.generation, on_finished)
+        gen = self.vllm if task.generation.backend == "vllm" else self.generator
+        if isinstance(gen, HFGenerator):
+            rollout = gen.generate(prompts, k, task.generation, on_finished)
         else:
-            rollout = self.generator.generate(prompts, k, task.generation)
+            rollout = gen.generate(prompts, k, task.generation)
             submit(list(range(len(rollout.texts))), rollout.texts)
         return rollout
 
@@ -304,6 +310,7 @@ class CGPOTrainer:
         )
 
         t0 = time.perf_counter()
+        ref_before = self.reference.busy_s
         loss: torch.Tensor | None
         if task.optimizer == "ppo":
             from cgpo.trainer.ppo import ppo_task_loss
@@ -348,6 +355,7 @@ class CGPOTrainer:
             "time_judges_wait": t_judge_wait,
             "time_reward_model": t_rm,
             "time_update": t_update,
+            "time_reference": self.reference.busy_s - ref_before,  # part of time_update
             "time_task": total,
             "judge_time_share": t_judge_wait / total if total > 0 else 0.0,
         }
@@ -382,6 +390,8 @@ class CGPOTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.vllm is not None:  # the engine samples the next step from the new weights
+            self.vllm.sync_weights()
         self.step_count += 1
         dt = time.perf_counter() - t0
         for r in records:
