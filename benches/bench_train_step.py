@@ -312,7 +312,7 @@ def main() -> None:
     )
     print("| trainer | completion tokens/s (whole step) | s/step | CPU s/step | peak RSS (GiB) |")
     print("|---|---|---|---|---|")
-    for name, rs in runs.items():
+    for rs in runs.values():
         print(
             f"| {rs[0]['trainer']} | {_median(rs, 'tokens_per_s'):.2f} | "
             f"{_median(rs, 'step_s'):.1f} | {_median(rs, 'cpu_s'):.1f} | "
@@ -321,13 +321,14 @@ def main() -> None:
     parts = ["generation", "log-probs", "judges (wait)", "reward model", "update", "other"]
     print("\n| split (s/step) | " + " | ".join(parts) + " |")
     print("|---|" + "---|" * len(parts))
-    for name, rs in runs.items():
+    for rs in runs.values():
         row = [statistics.median(r["split"][k] for r in rs) for k in parts]
         print(f"| {rs[0]['trainer']} | " + " | ".join(f"{v:.2f}" for v in row) + " |")
     if "cgpo" in runs and "trl" in runs:
         c, t = runs["cgpo"], runs["trl"]
+        speed = _median(c, "tokens_per_s") / _median(t, "tokens_per_s")
         print(
-            f"\ncgpo / trl: throughput x{_median(c, 'tokens_per_s') / _median(t, 'tokens_per_s'):.2f}"
+            f"\ncgpo / trl: throughput x{speed:.2f}"
             f", peak RSS x{_median(c, 'peak_rss_gib') / _median(t, 'peak_rss_gib'):.2f}; cgpo "
             f"judges busy {_median(c, 'judges_busy_s'):.2f} s/step (overlapped with generation)"
         )

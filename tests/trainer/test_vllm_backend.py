@@ -29,7 +29,7 @@ def test_sampling_settings_map_to_vllm_spelling() -> None:
 
 def test_backend_is_validated() -> None:
     assert GenerationConfig(backend="vllm").backend == "vllm"
-    with pytest.raises(ConfigError, match="generation.backend"):
+    with pytest.raises(ConfigError, match=r"generation\.backend"):
         GenerationConfig(backend="sglang")
 
 

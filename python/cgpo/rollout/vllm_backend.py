@@ -116,7 +116,9 @@ class VLLMGenerator:
 
         device = next(self.policy.parameters()).device
         ids, mask = encode_prompts(self.tokenizer, prompts, device)  # (B, P) left-padded
-        requests = [{"prompt_token_ids": row[m.bool()].tolist()} for row, m in zip(ids, mask)]
+        requests = [
+            {"prompt_token_ids": row[m.bool()].tolist()} for row, m in zip(ids, mask, strict=True)
+        ]
         params = SamplingParams(
             **vllm_sampling_params(
                 num_samples,
