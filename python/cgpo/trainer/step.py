@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from cgpo.rollout.logprobs import backward_through_logprobs
+from cgpo.rollout.microbatch import backward_through_logprobs
 from cgpo.trainer.config import Task
 from cgpo.trainer.generation import Rollout, sequence_logprobs
 
