@@ -16,10 +16,9 @@ import time
 import torch
 
 from cgpo.models import load_smollm2
+from cgpo.rollout.generation import HFGenerator, completion_mask, encode_prompts
 from cgpo.rollout.sampler import sample
-from cgpo.trainer.config import GenerationConfig
-from cgpo.trainer.defaults import instruction_rows
-from cgpo.trainer.generation import HFGenerator, encode_prompts
+from cgpo.tasks.instructions import instruction_rows
 
 
 def main() -> None:
@@ -37,12 +36,24 @@ def main() -> None:
         )
         for r in instruction_rows()[: args.prompts]
     ]
-    gen = HFGenerator(model, tok)
-    settings = GenerationConfig(max_new_tokens=args.tokens, temperature=args.temperature)
+    gen = HFGenerator(model, tok)  # for its eos and pad ids
     ids, mask = encode_prompts(tok, prompts, torch.device("cpu"))
 
+    @torch.no_grad()
     def run_generate() -> int:
-        return gen.generate(prompts, args.k, settings).num_tokens
+        # the former backend: each prompt repeated K times, prefilled K times
+        out = model.generate(
+            input_ids=ids.repeat_interleave(args.k, dim=0),
+            attention_mask=mask.repeat_interleave(args.k, dim=0),
+            max_new_tokens=args.tokens,
+            do_sample=True,
+            temperature=args.temperature,
+            top_k=None,
+            pad_token_id=gen.pad_id,
+            eos_token_id=gen.eos_ids,
+        )
+        completion = out[:, ids.shape[1] :]
+        return int(completion_mask(completion, gen.eos_ids).sum())
 
     def run_sampler() -> int:
         s = sample(

@@ -1,10 +1,11 @@
 """Reward hacking in miniature: PPO and CRPG without judges against CGPO with judges.
 
-The paper's central claim (METHOD.md): with one reward model and no judges, PPO (and CGPO without
-its judges) learns what the reward model over-scores and its real task performance falls, while
-CGPO's judges keep it honest. This script builds that setting on the CPU with SmolLM2-135M:
+The paper's central claim (docs/method.md): with one reward model and no judges, PPO (and CGPO
+without its judges) learns what the reward model over-scores and its real task performance
+falls, while CGPO's judges keep it honest. This script builds that setting on the CPU with
+SmolLM2-135M:
 
-- task: arithmetic word problems (``cgpo.trainer.defaults.math_rows``, one-operation kinds), a
+- task: arithmetic word problems (``cgpo.tasks.math_words.math_rows``, one-operation kinds), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
   (correct number in the box). Training prompts and held-out prompts are disjoint.
 - an imperfect reward model, trained with the project's Bradley-Terry trainer
@@ -43,11 +44,11 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.rewards.models import HFRewardModel, reward_model_from_causal_lm, train_reward_model
+from cgpo.rewards.preferences import PreferencePair
+from cgpo.rollout.generation import HFGenerator
+from cgpo.tasks.math_words import math_rows
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
-from cgpo.trainer.defaults import math_rows
-from cgpo.trainer.generation import HFGenerator
-from cgpo.trainer.preferences import PreferencePair
-from cgpo.trainer.rewards import HFRewardModel, reward_model_from_causal_lm, train_reward_model
 
 SYSTEM = "Solve the problem in one short line, then give the final answer in \\boxed{}."
 SHOTS = [
@@ -59,7 +60,7 @@ SHOTS = [
     },
     {"role": "assistant", "content": "6 x 5 = 30. The answer is \\boxed{30}."},
 ]
-METHODS = {  # name -> (optimizer, use_judges)
+METHODS = {  # name -> (algorithm, use_judges)
     "ppo": ("ppo", False),
     "crpg-nojudge": ("crpg", False),
     "crpg": ("crpg", True),
@@ -206,14 +207,14 @@ def run_method(
     args: argparse.Namespace,
     log: Any,
 ) -> list[dict[str, Any]]:
-    optimizer, use_judges = METHODS[name]
+    algorithm, use_judges = METHODS[name]
     policy = copy.deepcopy(base).requires_grad_(True)  # the trainer froze base as the reference
     task = Task(
         name="math",
         data=train,
         judges=[MathJudge()],
         reward_model=rm,
-        optimizer=optimizer,
+        algorithm=algorithm,
         use_judges=use_judges,
         kl_max=args.kl_max,
         samples_per_prompt=args.samples,

@@ -12,9 +12,9 @@ torch = pytest.importorskip("torch")
 
 from tiny_models import chat_prompt  # noqa: E402
 
+from cgpo.rollout.generation import encode_prompts  # noqa: E402
 from cgpo.rollout.overlap import BackgroundJudging  # noqa: E402
 from cgpo.rollout.sampler import sample  # noqa: E402
-from cgpo.trainer.generation import encode_prompts  # noqa: E402
 
 
 def test_verdicts_come_back_in_row_order() -> None:

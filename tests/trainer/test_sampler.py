@@ -10,12 +10,40 @@ torch = pytest.importorskip("torch")
 
 from tiny_models import chat_prompt  # noqa: E402
 
+from cgpo.config.generation import GenerationConfig  # noqa: E402
+from cgpo.rollout.batch import Rollout  # noqa: E402
+from cgpo.rollout.generation import HFGenerator, completion_mask, encode_prompts  # noqa: E402
+from cgpo.rollout.logprobs import completion_logprobs  # noqa: E402
 from cgpo.rollout.sampler import logits_warpers, sample  # noqa: E402
-from cgpo.trainer.config import GenerationConfig  # noqa: E402
-from cgpo.trainer.generation import HFGenerator, encode_prompts, sequence_logprobs  # noqa: E402
 
 # prompts of different lengths, so the batch is left-padded
 PROMPTS = ["say a", "hello there, friend"]
+
+
+def _generate(model: Any, tok: Any, prompts: list[str], k: int, settings: Any) -> Rollout:
+    """transformers' ``generate`` on the prompts repeated K times (the former backend)."""
+    gen = HFGenerator(model, tok)  # for its eos and pad ids
+    ids, mask = encode_prompts(tok, prompts, torch.device("cpu"))
+    ids, mask = ids.repeat_interleave(k, dim=0), mask.repeat_interleave(k, dim=0)
+    kwargs: dict[str, Any] = {"do_sample": False, "temperature": None, "top_p": None}
+    if not settings.greedy:
+        kwargs = {"do_sample": True, "temperature": settings.temperature}
+        kwargs.update(top_p=settings.top_p, top_k=settings.top_k)
+    with torch.no_grad():
+        out = model.generate(
+            input_ids=ids,
+            attention_mask=mask,
+            max_new_tokens=settings.max_new_tokens,
+            pad_token_id=gen.pad_id,
+            eos_token_id=gen.eos_ids,
+            top_k=kwargs.pop("top_k", None),
+            **kwargs,
+        )
+    completion = out[:, ids.shape[1] :]
+    cmask = completion_mask(completion, gen.eos_ids)
+    completion = torch.where(cmask.bool(), completion, torch.full_like(completion, gen.pad_id))
+    groups = torch.arange(len(prompts)).repeat_interleave(k)
+    return Rollout(ids, mask, completion, cmask, [""] * len(ids), groups)
 
 
 def _run(model: Any, tok: Any, settings: GenerationConfig, k: int, seed: int) -> tuple[Any, Any]:
@@ -23,7 +51,7 @@ def _run(model: Any, tok: Any, settings: GenerationConfig, k: int, seed: int) ->
     gen = HFGenerator(model, tok)
     prompts = [chat_prompt(tok, p) for p in PROMPTS]
     torch.manual_seed(seed)
-    ref = gen.generate(prompts, k, settings)
+    ref = _generate(model, tok, prompts, k, settings)
     ids, mask = encode_prompts(tok, prompts, torch.device("cpu"))
     torch.manual_seed(seed)
     got = sample(
@@ -39,6 +67,18 @@ def _run(model: Any, tok: Any, settings: GenerationConfig, k: int, seed: int) ->
         top_p=settings.top_p,
     )
     return ref, got
+
+
+def test_hf_generator_rollout_carries_the_sampled_logprobs(
+    tiny_model: Any, tiny_tokenizer: Any
+) -> None:
+    gen = HFGenerator(tiny_model, tiny_tokenizer)
+    torch.manual_seed(0)
+    r = gen.generate([chat_prompt(tiny_tokenizer)], 3, GenerationConfig(10))
+    assert r.logprobs is not None and r.logprobs.shape == r.completion_ids.shape
+    with torch.no_grad():
+        forced = completion_logprobs(tiny_model, r)
+    torch.testing.assert_close(r.logprobs, forced, atol=1e-5, rtol=1e-5)
 
 
 def test_greedy_equals_generate(tiny_model: Any, tiny_tokenizer: Any) -> None:
@@ -76,10 +116,11 @@ def test_logprobs_equal_a_teacher_forced_forward(
     # rows end at different steps: a row that outlives finished ones must still see its own
     # cache, which the teacher-forced forward checks token by token
     ref, got = _run(tiny_model, tiny_tokenizer, GenerationConfig(40, temperature=temperature), 4, 5)
+    r = Rollout(
+        ref.prompt_ids, ref.prompt_mask, got.completion_ids, got.completion_mask, [], ref.group_ids
+    )
     with torch.no_grad():
-        forced = sequence_logprobs(
-            tiny_model, ref.prompt_ids, ref.prompt_mask, got.completion_ids, got.completion_mask
-        )
+        forced = completion_logprobs(tiny_model, r)
     torch.testing.assert_close(got.logprobs, forced, atol=1e-5, rtol=1e-5)
     assert bool((got.logprobs[got.completion_mask.bool()] < 0).all())
     assert bool((got.logprobs[~got.completion_mask.bool()] == 0).all())

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
+from cgpo.config.generation import GenerationConfig
 from cgpo.errors import ConfigError
 from cgpo.rollout.vllm_backend import vllm_sampling_params
-from cgpo.trainer.config import GenerationConfig
 
 torch = pytest.importorskip("torch")
 
@@ -57,7 +57,7 @@ def test_vllm_engine_follows_the_policy_weights(tmp_path: Any) -> None:
     settings = GenerationConfig(max_new_tokens=12, temperature=0.0)
     prompts = [chat_prompt(tok, "say a")]
     # greedy: the engine and the HF backend agree on the same weights
-    from cgpo.trainer.generation import HFGenerator
+    from cgpo.rollout.generation import HFGenerator
 
     hf = HFGenerator(model, tok).generate(prompts, 1, settings)
     got = gen.generate(prompts, 1, settings)

@@ -16,6 +16,9 @@ from typing import Any
 
 import torch
 
+from cgpo.rollout.batch import Rollout
+from cgpo.rollout.logprobs import completion_logprobs, policy_logprobs
+
 # rows (m,) int64 -> their per-token log-probs (m, T') with a graph, T' <= T (trailing padding cut)
 RowsForward = Callable[[torch.Tensor], torch.Tensor]
 LossFn = Callable[[torch.Tensor], tuple[torch.Tensor, Any]]
@@ -64,3 +67,70 @@ def backward_through_logprobs(
         t = logp.shape[1]
         (logp * coef[rows, :t].to(logp.dtype)).sum().backward()
     return loss.detach(), stats
+
+
+def backward_on_rollout(
+    policy: Any,
+    rollout: Rollout,
+    loss_fn: LossFn,
+    *,
+    scale: float = 1.0,
+    micro_batch_size: int = 8,
+) -> tuple[torch.Tensor, Any]:
+    """:func:`backward_through_logprobs` over a rollout's rows: the log-probabilities at the
+    current weights come from sampling when the rollout kept them (else one forward pass without
+    a graph), the graphs from :func:`completion_logprobs` on a few rows at a time."""
+    return backward_through_logprobs(
+        policy_logprobs(policy, rollout),
+        rollout.completion_mask.sum(dim=1),
+        loss_fn,
+        lambda rows: completion_logprobs(policy, rollout.select(rows.cpu().numpy())),
+        scale=scale,
+        micro_batch_size=micro_batch_size,
+    )
+
+
+def satisfied_reference(
+    reference: Any, rollout: Rollout, logp: torch.Tensor, satisfied: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """log pi_ref (N, T) computed on the ``satisfied`` rows only (the others get ``logp``
+    itself, a log-ratio of 0 that no weight reads), and those rows' (n,) sequence log-ratios."""
+    import numpy as np
+
+    rows = np.flatnonzero(np.asarray(satisfied))
+    ref = logp.clone()  # (N, T)
+    if len(rows) == 0:
+        return ref, logp.new_zeros(0)
+    sel = rollout.select(rows)
+    idx = torch.as_tensor(rows, device=logp.device)
+    t = sel.completion_ids.shape[1]
+    ref[idx] = 0.0
+    ref[idx, :t] = reference.logprobs(sel).float()
+    log_ratio = ((logp[idx] - ref[idx]) * rollout.completion_mask[idx]).sum(dim=1)  # (n,)
+    return ref, log_ratio
+
+
+def concat_rollouts(parts: list[Rollout]) -> Rollout:
+    """The rows of several rollouts as one (prompts left-padded, completions right-padded anew;
+    log-probs kept only when every part has them)."""
+    if len(parts) == 1:
+        return parts[0]
+    p = max(x.prompt_ids.shape[1] for x in parts)
+    t = max(x.completion_ids.shape[1] for x in parts)
+
+    def pad(x: torch.Tensor, width: int, left: bool) -> torch.Tensor:
+        extra = width - x.shape[1]
+        return torch.nn.functional.pad(x, (extra, 0) if left else (0, extra))
+
+    lps = [x.logprobs for x in parts]
+    return Rollout(
+        torch.cat([pad(x.prompt_ids, p, True) for x in parts]),
+        torch.cat([pad(x.prompt_mask, p, True) for x in parts]),
+        torch.cat([pad(x.completion_ids, t, False) for x in parts]),
+        torch.cat([pad(x.completion_mask, t, False) for x in parts]),
+        [s for x in parts for s in x.texts],
+        torch.cat([x.group_ids for x in parts]),
+        torch.cat([pad(lp, t, False) for lp in lps if lp is not None])
+        if all(lp is not None for lp in lps)
+        else None,
+    )

@@ -87,3 +87,57 @@ class BackgroundJudging:
         if missing:
             raise RuntimeError(f"rows {missing[:5]} were never submitted for judging")
         return self._verdicts
+
+
+def generate_and_judge(
+    generator: Any,
+    mixture: Any,
+    batch: Any,
+    settings: Any,
+    *,
+    use_judges: bool = True,
+) -> dict[str, float]:
+    """The generation and judging stages of a :class:`~cgpo.rollout.batch.RolloutBatch`, overlapped:
+    fills ``batch.rollout``, ``batch.verdicts`` and ``batch.update_verdicts`` (as
+    :func:`cgpo.rollout.judging.judge_batch` does) and returns the times: ``generation``,
+    ``judges`` (the judges' busy time) and ``judges_wait`` (what was left after generation).
+
+    A generator whose ``generate`` takes ``on_finished`` hands over each response as it ends;
+    another one's responses are judged after it returns.
+    """
+    import inspect
+
+    import numpy as np
+
+    from cgpo.judges.base import Sample
+
+    k = batch.samples_per_prompt
+    n = len(batch.prompts) * k
+    tokenizer = getattr(generator, "tokenizer", None)
+
+    def submit(rows: list[int], texts: list[str]) -> None:
+        samples = [
+            Sample(batch.prompts[j // k], text, batch.metadata[j // k])
+            for j, text in zip(rows, texts, strict=True)
+        ]
+        judging.submit(rows, samples)
+
+    def on_finished(rows: list[int], token_ids: list[list[int]]) -> None:
+        submit(rows, tokenizer.batch_decode(token_ids, skip_special_tokens=True))
+
+    params = inspect.signature(generator.generate).parameters
+    streams = tokenizer is not None and "on_finished" in params
+    t0 = time.perf_counter()
+    with BackgroundJudging(mixture.judge, n) as judging:
+        if streams:
+            batch.rollout = generator.generate(batch.prompt_texts, k, settings, on_finished)
+        else:
+            batch.rollout = generator.generate(batch.prompt_texts, k, settings)
+            submit(list(range(n)), batch.rollout.texts)
+        t_gen = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        verdicts = np.array([int(v) for v in judging.results()], dtype=np.int64)
+    t_wait = time.perf_counter() - t0
+    batch.verdicts = verdicts
+    batch.update_verdicts = verdicts if use_judges else np.ones_like(verdicts)
+    return {"generation": t_gen, "judges": judging.busy_s, "judges_wait": t_wait}

@@ -78,7 +78,7 @@ class VLLMGenerator:
             raise ConfigError(
                 "generation.backend: 'vllm' needs the vllm package (pip install vllm)"
             ) from e
-        from cgpo.trainer.generation import eos_token_ids
+        from cgpo.rollout.generation import eos_token_ids
 
         # the engine must live in this process for the in-memory weight load below
         os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
@@ -112,7 +112,8 @@ class VLLMGenerator:
     def generate(self, prompts: Sequence[str], num_samples: int, settings: Any) -> Any:
         from vllm import SamplingParams
 
-        from cgpo.trainer.generation import Rollout, encode_prompts
+        from cgpo.rollout.batch import Rollout
+        from cgpo.rollout.generation import encode_prompts
 
         device = next(self.policy.parameters()).device
         ids, mask = encode_prompts(self.tokenizer, prompts, device)  # (B, P) left-padded

@@ -1,44 +1,28 @@
-"""Sampling responses from the policy.
+"""Sampling responses: the :class:`Generator` interface the trainer talks to, and
+:class:`HFGenerator`, the transformers ``generate`` backend.
 
-:class:`Generator` is the interface the trainer talks to (a vLLM backend would implement the same
-method); :class:`HFGenerator` is the transformers ``generate`` backend: one batched call per task
-and step, left padding so every prompt ends at the same position, the KV cache on, and per-task
-sampling settings.
+A generator takes chat-formatted prompts and returns a :class:`~cgpo.rollout.batch.Rollout`; the
+vLLM engine (:mod:`cgpo.rollout.vllm_backend`) implements the same method. :class:`HFGenerator`
+samples with :mod:`cgpo.rollout.sampler` (prefill once per prompt, finished rows dropped,
+log-probs kept) and can report each response as soon as it ends, so judging starts early.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
+from cgpo.config.generation import GenerationConfig
+from cgpo.rollout.batch import Rollout
 from cgpo.rollout.sampler import OnFinished, sample
-from cgpo.trainer.config import GenerationConfig
-
-
-@dataclass
-class Rollout:
-    """N = B*K responses; row ``i`` answers prompt ``group_ids[i]`` (rows of a prompt adjacent)."""
-
-    prompt_ids: torch.Tensor  # (N, P) left-padded
-    prompt_mask: torch.Tensor  # (N, P) 1 on prompt tokens
-    completion_ids: torch.Tensor  # (N, T) right-padded
-    completion_mask: torch.Tensor  # (N, T) 1 up to and including the first EOS
-    texts: list[str]
-    group_ids: torch.Tensor  # (N,) int64
-    # (N, T) float32 log pi(a_t | ...) under the policy that sampled the rollout, kept from
-    # sampling; None when unknown (given texts, another backend)
-    logprobs: torch.Tensor | None = None
-
-    @property
-    def num_tokens(self) -> int:
-        return int(self.completion_mask.sum())
 
 
 class Generator(Protocol):
-    """Anything that samples K responses for each chat-formatted prompt."""
+    """Anything that samples K responses for each chat-formatted prompt (rows of a prompt
+    adjacent, ``group_ids`` the prompt's position). A generator whose ``generate`` also takes
+    ``on_finished`` (as :class:`HFGenerator`) lets the trainer judge rows as they end."""
 
     def generate(
         self, prompts: Sequence[str], num_samples: int, settings: GenerationConfig
@@ -80,7 +64,9 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 class HFGenerator:
     """Batched sampling over a Hugging Face causal LM with :func:`cgpo.rollout.sampler.sample`:
-    each prompt prefilled once for its K samples, finished rows dropped, log-probs kept."""
+    each prompt prefilled once for its K samples, finished rows dropped from the batch, the
+    sampled tokens' log-probabilities kept, and each row reported (``on_finished``) as it ends.
+    """
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         self.model = model
@@ -153,30 +139,3 @@ def rollout_from_texts(
         list(completions),
         torch.as_tensor(list(group_ids), dtype=torch.long, device=device),
     )
-
-
-def sequence_logprobs(
-    model: Any,
-    prompt_ids: torch.Tensor,
-    prompt_mask: torch.Tensor,
-    completion_ids: torch.Tensor,
-    completion_mask: torch.Tensor,
-) -> torch.Tensor:
-    """Per-token log pi(a_t | s, a_<t) of the completion tokens: (N, T), 0 where masked.
-
-    Positions follow the attention mask (as ``generate`` does), so left padding does not shift
-    them, and the LM head runs only on the completion positions.
-    """
-    ids = torch.cat([prompt_ids, completion_ids], dim=1)  # (N, P+T)
-    mask = torch.cat([prompt_mask, completion_mask], dim=1)
-    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    t = completion_ids.shape[1]
-    logits = (
-        model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=t + 1)
-        .logits[:, :-1]
-        .float()
-    )  # (N, T, V)
-    # log_softmax gathered at the chosen token, without materialising the (N, T, V) result twice
-    chosen = torch.gather(logits, 2, completion_ids.unsqueeze(-1)).squeeze(-1)  # (N, T)
-    logp = chosen - torch.logsumexp(logits, dim=-1)
-    return logp * completion_mask
