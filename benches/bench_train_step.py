@@ -63,7 +63,7 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
     # as satisfied, so every step makes a real update over all B*K rows, as TRL's does
     task = Task(
         name="instructions",
-        data=_prompts(args.prompts * args.steps),
+        data=_prompts(args.prompts),  # the same prompts every step, as TRL's below
         judges=[{"type": "instructions"}],
         algorithm="crpg",
         use_judges=False,
@@ -107,7 +107,7 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
             "judges (wait)": mean("time_judges_wait"),
             "reward model": mean("time_reward_model"),
             "update": mean("time_update") - mean("time_reference") + step - mean("time_task"),
-            "other": mean("time_baseline"),
+            "other": mean("time_baseline"),  # baselines: once per prompt, in the first step
         },
         "judges_busy_s": mean("time_judges"),
         "first_step_s": float(records[0]["step_time"]),
@@ -158,7 +158,7 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
 
     rm_reward = clock.wrap("reward model", rm_reward)
 
-    rows = _prompts(args.prompts * args.steps)
+    rows = _prompts(args.prompts)  # one epoch per step
     ds = Dataset.from_list([{"prompt": r["messages"]} for r in rows])
     # the judge's metadata by prompt text (IFEval kwargs dicts do not survive Arrow unchanged)
     meta = {r["messages"][-1]["content"]: {k: r[k] for k in META} for r in rows}
