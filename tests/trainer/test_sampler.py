@@ -126,7 +126,10 @@ def test_logprobs_equal_a_teacher_forced_forward(
     assert bool((got.logprobs[~got.completion_mask.bool()] == 0).all())
 
 
-def test_rows_end_at_eos_and_are_reported_once(tiny_model: Any, tiny_tokenizer: Any) -> None:
+@pytest.mark.parametrize("compact_every", [1, 4])
+def test_rows_end_at_eos_and_are_reported_once(
+    tiny_model: Any, tiny_tokenizer: Any, compact_every: int
+) -> None:
     ids, mask = encode_prompts(
         tiny_tokenizer, [chat_prompt(tiny_tokenizer, p) for p in PROMPTS], torch.device("cpu")
     )
@@ -141,7 +144,15 @@ def test_rows_end_at_eos_and_are_reported_once(tiny_model: Any, tiny_tokenizer: 
     eos = list(range(1, len(tiny_tokenizer), 2))
     torch.manual_seed(0)
     got = sample(
-        tiny_model, ids, mask, 5, max_new_tokens=30, eos_ids=eos, pad_id=0, on_finished=on_finished
+        tiny_model,
+        ids,
+        mask,
+        5,
+        max_new_tokens=30,
+        eos_ids=eos,
+        pad_id=0,
+        on_finished=on_finished,
+        compact_every=compact_every,
     )
     assert sorted(seen) == list(range(10))
     lengths = got.completion_mask.sum(dim=1)
@@ -152,6 +163,17 @@ def test_rows_end_at_eos_and_are_reported_once(tiny_model: Any, tiny_tokenizer: 
         assert t[-1] % 2 == 1 or len(t) == 30  # ended by an eos token or by the limit
         assert bool((got.completion_ids[r, len(t) :] == 0).all())
     assert int(lengths.min()) < 30
+    r = Rollout(
+        ids.repeat_interleave(5, 0),
+        mask.repeat_interleave(5, 0),
+        got.completion_ids,
+        got.completion_mask,
+        [],
+        torch.zeros(10, dtype=torch.long),
+    )
+    with torch.no_grad():
+        forced = completion_logprobs(tiny_model, r)
+    torch.testing.assert_close(got.logprobs, forced, atol=1e-5, rtol=1e-5)
 
 
 def test_warpers_match_generate_settings() -> None:

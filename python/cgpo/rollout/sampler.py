@@ -7,7 +7,8 @@ logits warpers ``generate`` builds, in the same order), but:
 - each prompt is prefilled once and its KV cache is expanded to its K samples, instead of
   prefilling the prompt K times;
 - a row that has emitted EOS leaves the batch (its cache rows are dropped), so later steps compute
-  only the rows still running, instead of decoding padding until the longest row ends;
+  only the rows still running, instead of decoding padding until the longest row ends (on a
+  GPU every ``compact_every`` steps, so the host does not wait for the device at every step);
 - the log-probability of every sampled token under the model (the raw distribution, temperature
   1, as the losses need it) is kept, so the trainer does not run the "old policy" forward again;
 - a callback hears about each row as soon as it ends, so judging can start while the other rows
@@ -85,6 +86,7 @@ def sample(
     top_k: int = 0,
     top_p: float = 1.0,
     on_finished: OnFinished | None = None,
+    compact_every: int | None = None,
 ) -> Samples:
     """Samples ``num_samples`` completions of each left-padded prompt.
 
@@ -102,6 +104,8 @@ def sample(
         ``generate``'s sampling settings; ``temperature == 0`` decodes greedily.
     on_finished
         Called as rows end (EOS or the length limit), with their row indices and token ids.
+    compact_every
+        Finished rows leave the batch every this many steps; default 1 on the CPU, 8 on a GPU.
     """
     from transformers import DynamicCache
 
@@ -134,26 +138,39 @@ def sample(
         attn = prompt_mask.repeat_interleave(num_samples, dim=0)  # (N, P)
         next_pos = positions[:, -1].repeat_interleave(num_samples) + 1  # (N,)
         rows = torch.arange(n, device=device)  # the original row of each row still running
+        alive = torch.ones(n, dtype=torch.bool, device=device)  # not ended yet
+        # Reading `alive` on the host waits for the device; on a GPU that stall costs more than
+        # a few steps of finished rows, so there the batch is compacted every few steps only.
+        every = compact_every or (1 if device.type == "cpu" else 8)
         for t in range(max_new_tokens):
             tok, lp = _next_tokens(logits, warpers, greedy)
+            tok = torch.where(alive, tok, pad_id)  # a row past its EOS gets padding
             tokens[rows, t] = tok
-            logps[rows, t] = lp
-            lengths[rows] = t + 1
+            logps[rows, t] = lp * alive
+            lengths[rows] += alive.long()
+            alive = alive & ~torch.isin(tok, eos)
             last = t + 1 == max_new_tokens
-            done = torch.ones_like(tok, dtype=torch.bool) if last else torch.isin(tok, eos)
-            if bool(done.any()):
-                ended = rows[done]
-                if on_finished is not None:
-                    on_finished(
-                        ended.tolist(),
-                        [tokens[r, : int(lengths[r])].tolist() for r in ended.tolist()],
-                    )
-                keep = (~done).nonzero().squeeze(1)  # (n',)
-                if len(keep) == 0:
-                    break
-                # drop the finished rows from every later step (their cache rows too)
-                cache.batch_select_indices(keep)
-                rows, tok, attn, next_pos = rows[keep], tok[keep], attn[keep], next_pos[keep]
+            if last or (t + 1) % every == 0:
+                if last:
+                    alive = torch.zeros_like(alive)
+                if not bool(alive.all()):
+                    ended = rows[~alive]
+                    if on_finished is not None:
+                        ends = lengths[ended].tolist()
+                        on_finished(
+                            ended.tolist(),
+                            [
+                                tokens[r, :e].tolist()
+                                for r, e in zip(ended.tolist(), ends, strict=True)
+                            ],
+                        )
+                    keep = alive.nonzero().squeeze(1)  # (n',)
+                    if len(keep) == 0:
+                        break
+                    # drop the finished rows from every later step (their cache rows too)
+                    cache.batch_select_indices(keep)
+                    rows, tok, attn, next_pos = rows[keep], tok[keep], attn[keep], next_pos[keep]
+                    alive = alive[keep]
             attn = torch.cat([attn, attn.new_ones((len(rows), 1))], dim=1)
             out = model(
                 input_ids=tok.unsqueeze(1),
