@@ -34,7 +34,7 @@ def _cpu_s() -> float:
 def _prompts(n: int) -> list[dict[str, Any]]:
     # the instruction prompts: SmolLM2-135M satisfies some of them, so CRPG has a non-zero
     # advantage and really runs its forward/backward (with nothing satisfied it skips them)
-    from cgpo.trainer.defaults import instruction_rows
+    from cgpo.tasks.instructions import instruction_rows
 
     rows = instruction_rows()[:n]
     return [
@@ -144,7 +144,7 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
 
     from cgpo.judges.base import Sample, Verdict
     from cgpo.models import load_smollm2
-    from cgpo.trainer.defaults import default_reward_model
+    from cgpo.tasks.reward_model import default_reward_model
     from cgpo.trainer.judging import create_judge
 
     model, tok = load_smollm2(dtype=torch.float32)
@@ -233,7 +233,7 @@ def main() -> None:
         res = worker_cgpo(args) if args.worker == "cgpo" else worker_trl(args)
         print("RESULT " + json.dumps(res), flush=True)
         return
-    from cgpo.trainer.defaults import default_reward_model
+    from cgpo.tasks.reward_model import default_reward_model
 
     default_reward_model("cpu")  # trained once and cached before timing anything
     results = []

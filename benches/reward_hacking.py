@@ -4,9 +4,9 @@ The paper's central claim (METHOD.md): with one reward model and no judges, PPO 
 its judges) learns what the reward model over-scores and its real task performance falls, while
 CGPO's judges keep it honest and improve it. This script builds that setting with SmolLM2-135M:
 
-- task: arithmetic word problems (one-operation kinds of ``math_rows``), a system prompt and two
-  worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge`` (correct number in the
-  box). Training prompts and held-out prompts are disjoint (checked).
+- task: arithmetic word problems (one-operation kinds of ``cgpo.tasks.math_words.math_rows``), a
+  system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
+  (correct number in the box). Training prompts and held-out prompts are disjoint (checked).
 - an imperfect reward model, trained with the project's Bradley-Terry trainer
   (``train_reward_model``) on pairs where the chosen response is long and confident and the
   rejected one is short; each side's answer is right or wrong, boxed or not, at random and
@@ -46,8 +46,8 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.tasks.math_words import math_rows
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
-from cgpo.trainer.defaults import math_rows
 from cgpo.trainer.generation import HFGenerator
 from cgpo.trainer.preferences import PreferencePair
 from cgpo.trainer.rewards import HFRewardModel, reward_model_from_causal_lm, train_reward_model

@@ -39,7 +39,7 @@ def load_config(args: argparse.Namespace) -> Any:
         if not isinstance(raw, dict):
             return CGPOConfig.from_dict(raw)  # raises the "must be a mapping" error
         return CGPOConfig.from_dict({**raw, **overrides})
-    from cgpo.trainer.defaults import default_config
+    from cgpo.tasks import default_config
 
     return default_config(**overrides)
 

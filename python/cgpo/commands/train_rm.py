@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from cgpo.trainer.preferences import RewardTrainingConfig, load_pairs
 
     if args.config is None:
-        from cgpo.trainer.defaults import build_default_reward_model
+        from cgpo.tasks.reward_model import build_default_reward_model
 
         print(f"reward model written to {build_default_reward_model()}")
         return 0

@@ -42,9 +42,9 @@ def load_rows(task: Task) -> list[Mapping[str, Any]]:
     rows: list[Mapping[str, Any]]
     if isinstance(data, str):
         if data.startswith("builtin:"):
-            from cgpo.trainer import defaults
+            from cgpo import tasks
 
-            rows = list(defaults.builtin_rows(data[len("builtin:") :], where))
+            rows = list(tasks.builtin_rows(data[len("builtin:") :], where))
         else:
             rows = _load_path_or_hub(data, task.data_split, where)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):

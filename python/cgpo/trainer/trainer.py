@@ -168,7 +168,7 @@ class CGPOTrainer:
                 return as_reward_model(named[spec])
             if spec not in self._reward_cache:
                 if spec == "default":
-                    from cgpo.trainer.defaults import default_reward_model
+                    from cgpo.tasks.reward_model import default_reward_model
 
                     self._reward_cache[spec] = default_reward_model(self.device, log=self.log)
                 else:

@@ -9,14 +9,11 @@ from collections import Counter
 import pytest
 
 from cgpo.judges.base import Sample, Verdict
+from cgpo.tasks import default_config
+from cgpo.tasks.code import HUMANEVAL_TASK_PROBLEMS, humaneval_rows
+from cgpo.tasks.math_words import math_rows
+from cgpo.tasks.reward_model import default_preference_pairs
 from cgpo.trainer.data import prepare_tasks
-from cgpo.trainer.defaults import (
-    HUMANEVAL_TASK_PROBLEMS,
-    default_config,
-    default_preference_pairs,
-    humaneval_rows,
-    math_rows,
-)
 from cgpo.trainer.judging import create_judge
 
 

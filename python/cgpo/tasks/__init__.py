@@ -1,0 +1,59 @@
+"""The built-in tasks and the default run: SmolLM2-135M-Instruct, three tasks, a Bradley-Terry
+reward model, all built offline from what the installed packages ship.
+
+- ``builtin:math`` (:mod:`cgpo.tasks.math_words`): arithmetic word problems with exact answers.
+- ``builtin:instructions`` (:mod:`cgpo.tasks.instructions`): writing prompts with IFEval-style
+  instructions.
+- ``builtin:humaneval`` (:mod:`cgpo.tasks.code`): HumanEval problems with their tests.
+- :mod:`cgpo.tasks.reward_model`: the default reward model's preference pairs and training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cgpo.errors import ConfigError
+from cgpo.tasks import code, instructions, math_words
+from cgpo.trainer.config import CGPOConfig, Task
+
+__all__ = ["BUILTIN_DATA", "builtin_rows", "default_config", "default_tasks"]
+
+BUILTIN_DATA: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "math": math_words.math_rows,
+    "instructions": instructions.instruction_rows,
+    "humaneval": code.humaneval_rows,
+}
+
+
+def builtin_rows(name: str, where: str) -> list[dict[str, Any]]:
+    if name not in BUILTIN_DATA:
+        raise ConfigError(
+            f"{where}: unknown built-in data 'builtin:{name}'; choose one of "
+            f"{', '.join('builtin:' + k for k in BUILTIN_DATA)}"
+        )
+    return BUILTIN_DATA[name]()
+
+
+def default_tasks() -> list[Task]:
+    """The three built-in tasks (math, instructions, code)."""
+    return [math_words.task(), instructions.task(), code.task()]
+
+
+def default_config(**overrides: Any) -> CGPOConfig:
+    """The run ``cgpo train`` does without a config file (short enough for a CPU)."""
+    settings: dict[str, Any] = {
+        "tasks": default_tasks(),
+        "model": "smollm2",
+        "dtype": "float32",
+        "device": "cpu",
+        "learning_rate": 1e-5,
+        "lr_scheduler": "constant",
+        "max_steps": 2,
+        "max_grad_norm": 1.0,
+        "save_steps": 1,
+        "eval_prompts": 4,
+        "output_dir": "runs/cgpo-default",
+    }
+    settings.update(overrides)
+    return CGPOConfig(**settings)

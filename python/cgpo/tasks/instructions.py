@@ -1,0 +1,112 @@
+"""``builtin:instructions``: writing prompts combined with IFEval-style instructions.
+
+Each row carries the IFEval instruction ids and kwargs (metadata ``instruction_id_list`` and
+``kwargs``) that the instruction judge checks.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cgpo.trainer.config import GenerationConfig, Task
+
+# The metadata the instruction judge reads.
+METADATA_COLUMNS = ["instruction_id_list", "kwargs"]
+
+TOPICS = [
+    "Write a short note about why people enjoy walking in the park.",
+    "Describe a quiet morning in a small town.",
+    "Explain why drinking water matters for health.",
+    "Write a short product description for a reusable water bottle.",
+    "Give advice to a student starting their first job.",
+    "Describe the sea on a windy day.",
+    "Explain what a library is to a child.",
+    "Write a short review of a cozy coffee shop.",
+    "Describe how to make a cup of tea.",
+    "Write a short message inviting a friend to dinner.",
+    "Explain why sleep is important.",
+    "Describe your favorite season and why you like it.",
+]
+
+# (instruction id, kwargs, how the prompt states it); the texts follow IFEval's wording.
+INSTRUCTIONS: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "change_case:english_lowercase",
+        {},
+        "Your entire response should be in English, and in all lowercase letters. No capital "
+        "letters are allowed.",
+    ),
+    (
+        "change_case:english_capital",
+        {},
+        "Your entire response should be in English, and in all capital letters.",
+    ),
+    ("punctuation:no_comma", {}, "In your entire response, refrain from the use of any commas."),
+    (
+        "keywords:existence",
+        {"keywords": ["sunlight", "friend"]},
+        "Include the keywords sunlight and friend in the response.",
+    ),
+    (
+        "length_constraints:number_words",
+        {"num_words": 40, "relation": "less than"},
+        "Answer with less than 40 words.",
+    ),
+    (
+        "startend:end_checker",
+        {"end_phrase": "Is there anything else I can help with?"},
+        "Finish your response with this exact phrase Is there anything else I can help with?. "
+        "No other words should follow this phrase.",
+    ),
+    (
+        "detectable_format:title",
+        {},
+        "Your answer must contain a title, wrapped in double angular brackets, such as "
+        "<<poem of joy>>.",
+    ),
+    ("startend:quotation", {}, "Wrap your entire response with double quotation marks."),
+]
+
+
+def instruction_items() -> list[tuple[str, str, dict[str, Any], str]]:
+    """(topic, instruction id, kwargs, instruction text): every topic with every instruction,
+    interleaved so that any prefix mixes instructions and topics."""
+    return [
+        (TOPICS[(j + k) % len(TOPICS)], iid, kwargs, text)
+        for j in range(len(TOPICS))
+        for k, (iid, kwargs, text) in enumerate(INSTRUCTIONS)
+    ]
+
+
+def instruction_prompt(topic: str, instruction: str) -> str:
+    # short answers: a small model's long answers are cut off before they can satisfy
+    # instructions about the whole response (an end phrase, closing quotes)
+    return f"{topic} Answer in two or three sentences. {instruction}"
+
+
+def instruction_rows() -> list[dict[str, Any]]:
+    """IFEval-style prompts: a writing topic followed by one instruction."""
+    return [
+        {
+            "prompt": instruction_prompt(topic, text),
+            "instruction_id_list": [iid],
+            "kwargs": [dict(kwargs)],
+        }
+        for topic, iid, kwargs, text in instruction_items()
+    ]
+
+
+def task() -> Task:
+    """The default run's instructions task (KL bound, K, B and lengths are our choices)."""
+    return Task(
+        name="instructions",
+        data="builtin:instructions",
+        judges=[{"type": "instructions"}],
+        optimizer="crraft",
+        kl_max=10.0,
+        samples_per_prompt=4,
+        prompts_per_step=2,
+        weight=1.0,
+        generation=GenerationConfig(max_new_tokens=64, temperature=0.7, top_p=0.95),
+        metadata_columns=list(METADATA_COLUMNS),
+    )
