@@ -17,12 +17,27 @@ from cgpo.errors import ConfigError
 from cgpo.tasks import code, instructions, math_words
 from cgpo.trainer.config import CGPOConfig, Task
 
-__all__ = ["BUILTIN_DATA", "builtin_rows", "default_config", "default_tasks"]
+__all__ = [
+    "BUILTIN_DATA",
+    "BUILTIN_EVAL_DATA",
+    "builtin_eval_rows",
+    "builtin_rows",
+    "default_config",
+    "default_tasks",
+]
 
 BUILTIN_DATA: dict[str, Callable[[], list[dict[str, Any]]]] = {
-    "math": math_words.math_rows,
-    "instructions": instructions.instruction_rows,
+    "math": math_words.train_rows,
+    "instructions": instructions.train_rows,
+    "code": code.train_rows,
     "humaneval": code.humaneval_rows,
+}
+# The held-out split of each built-in set: prompts its training split never contains.
+BUILTIN_EVAL_DATA: dict[str, Callable[[], list[dict[str, Any]]]] = {
+    "math": math_words.eval_rows,
+    "instructions": instructions.eval_rows,
+    "code": code.eval_rows,
+    "humaneval": lambda: code.humaneval_rows(held_out=True),
 }
 
 
@@ -33,6 +48,12 @@ def builtin_rows(name: str, where: str) -> list[dict[str, Any]]:
             f"{', '.join('builtin:' + k for k in BUILTIN_DATA)}"
         )
     return BUILTIN_DATA[name]()
+
+
+def builtin_eval_rows(name: str) -> list[dict[str, Any]] | None:
+    """The held-out split of ``builtin:NAME`` (``None`` for an unknown name)."""
+    fn = BUILTIN_EVAL_DATA.get(name)
+    return fn() if fn is not None else None
 
 
 def default_tasks() -> list[Task]:
