@@ -61,7 +61,7 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         name="instructions",
         data=_prompts(args.prompts * args.steps),
         judges=[{"type": "instructions"}],
-        optimizer="crpg",
+        algorithm="crpg",
         samples_per_prompt=args.k,
         prompts_per_step=args.prompts,
         generation=GenerationConfig(max_new_tokens=args.tokens, temperature=1.0),
@@ -89,23 +89,18 @@ def worker_cgpo(args: argparse.Namespace) -> dict[str, Any]:
         # with every other response marked satisfied, to know what a step with an update costs.
         import numpy as np
 
-        from cgpo.trainer.step import ScoredRollout, task_loss
+        from cgpo import selection
 
         run = trainer.runs[0]
-        idx = list(range(args.prompts))
-        rollout = trainer.generator.generate(
-            [trainer._prompt_text(run, i) for i in idx], args.k, task.generation
-        )
-        n = len(rollout.texts)
-        scored = ScoredRollout(
-            rollout,
-            np.arange(n) % 2,
-            np.linspace(-1, 1, n),
-            np.zeros(n),
-            np.zeros(args.prompts, dtype=bool),
-        )
+        batch = run.batch(tok, list(range(args.prompts)))
+        batch.rollout = trainer.generator.generate(batch.prompt_texts, args.k, task.generation)
+        n = len(batch.rollout.texts)
+        batch.verdicts = batch.update_verdicts = np.arange(n) % 2
+        batch.rewards, batch.baseline_rewards = np.linspace(-1, 1, n), np.zeros(n)
+        batch.calibrated = selection.calibrated_reward(batch.rewards, batch.baseline_rewards)
+        batch.baseline_satisfied = np.zeros(args.prompts, dtype=bool)
         t0 = time.perf_counter()
-        loss, _ = task_loss(task, model, trainer.reference, scored, lambda g: rollout)
+        loss, _ = run.algorithm.loss(batch, trainer.models, run.settings)
         assert loss is not None
         loss.backward()
         forced_update = time.perf_counter() - t0
@@ -143,9 +138,9 @@ def worker_trl(args: argparse.Namespace) -> dict[str, Any]:
     from trl import GRPOConfig, GRPOTrainer
 
     from cgpo.judges.base import Sample, Verdict
+    from cgpo.judges.registry import create_judge
     from cgpo.models import load_smollm2
     from cgpo.tasks.reward_model import default_reward_model
-    from cgpo.trainer.judging import create_judge
 
     model, tok = load_smollm2(dtype=torch.float32)
     rm = default_reward_model("cpu", log=lambda s: None)

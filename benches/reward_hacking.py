@@ -1,8 +1,8 @@
 """Reward hacking in miniature: PPO and CRPG without judges against CGPO with judges.
 
-The paper's central claim (METHOD.md): with one reward model and no judges, PPO (and CGPO without
-its judges) learns what the reward model over-scores and its real task performance falls, while
-CGPO's judges keep it honest and improve it. This script builds that setting with SmolLM2-135M:
+The paper's central claim (docs/method.md): with one reward model and no judges, PPO (and CGPO
+without its judges) learns what the reward model over-scores and its real task performance falls,
+while CGPO's judges keep it honest and improve it. This script builds that setting with SmolLM2-135M:
 
 - task: arithmetic word problems (one-operation kinds of ``cgpo.tasks.math_words.math_rows``), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
@@ -46,11 +46,11 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.rewards.models import HFRewardModel, reward_model_from_causal_lm, train_reward_model
+from cgpo.rewards.preferences import PreferencePair
+from cgpo.rollout.generation import HFGenerator
 from cgpo.tasks.math_words import math_rows
 from cgpo.trainer import CGPOConfig, CGPOTrainer, GenerationConfig, Task
-from cgpo.trainer.generation import HFGenerator
-from cgpo.trainer.preferences import PreferencePair
-from cgpo.trainer.rewards import HFRewardModel, reward_model_from_causal_lm, train_reward_model
 
 SYSTEM = "Solve the problem in one short line, then give the final answer in \\boxed{}."
 SHOTS = [
@@ -62,7 +62,7 @@ SHOTS = [
     },
     {"role": "assistant", "content": "6 x 5 = 30. The answer is \\boxed{30}."},
 ]
-METHODS = {  # name -> (optimizer, use_judges, reward)
+METHODS = {  # name -> (algorithm, use_judges, reward)
     "ppo": ("ppo", False, "hackable"),
     "crpg_nojudge": ("crpg", False, "hackable"),
     "crpg": ("crpg", True, "hackable"),
@@ -252,7 +252,7 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
     args = argparse.Namespace(**raw)
     t0 = time.perf_counter()
     base, tokenizer, rm, train, held_out = setup(args)
-    optimizer, use_judges, reward = METHODS[name]
+    algorithm, use_judges, reward = METHODS[name]
     torch.manual_seed(seed)
     policy = copy.deepcopy(base).requires_grad_(True)  # the trainer freezes base as the reference
     task = Task(
@@ -260,7 +260,7 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
         data=train,
         judges=[MathJudge()],
         reward_model=rm if reward == "hackable" else judge_reward(train),
-        optimizer=optimizer,
+        algorithm=algorithm,
         use_judges=use_judges,
         kl_max=args.kl_max,
         samples_per_prompt=args.samples,

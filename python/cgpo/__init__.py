@@ -4,11 +4,12 @@ See ``cgpo.judges`` for the rule-based judges and the judge API.
 """
 
 from cgpo._core import __version__
+from cgpo.config.run import CGPOConfig
+from cgpo.config.task import Task
 from cgpo.errors import CgpoError, ConfigError, InvalidInputError, JudgeInternalError
 from cgpo.judges.code import CodeJudge
 from cgpo.judges.instructions import InstructionJudge
 from cgpo.judges.math import MathJudge
-from cgpo.trainer.config import CGPOConfig, Task
 
 __all__ = [
     "CGPOConfig",

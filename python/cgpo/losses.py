@@ -9,7 +9,7 @@ Conventions shared by every function here:
   detached values for logging (floats, or ``(B,)`` tensors where a per-sample view helps).
 
 Equation references are to Xu et al. 2024, "The Perfect Blend: Redefining RLHF with Mixture of
-Judges" (arXiv 2409.20370), restated in ``METHOD.md``.
+Judges" (arXiv 2409.20370), restated with this project's choices in ``docs/method.md``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from cgpo import selection
 from cgpo.errors import InvalidInputError
 
 Stats = dict[str, Any]
@@ -30,6 +31,7 @@ __all__ = [
     "crraft_loss",
     "dpo_loss",
     "gae",
+    "loss_stats",
     "masked_mean",
     "ppo_loss",
     "sequence_logprobs",
@@ -64,6 +66,17 @@ def _check_binary(name: str, t: torch.Tensor) -> torch.Tensor:
     return t
 
 
+def loss_stats(stats: Stats | None) -> dict[str, float]:
+    """The scalar entries of a loss's ``stats`` as floats under ``loss/NAME`` (for the logs)."""
+    out = {}
+    for k, v in dict(stats or {}).items():
+        if isinstance(v, torch.Tensor) and v.numel() == 1:
+            out[f"loss/{k}"] = float(v)
+        elif isinstance(v, (int, float)):
+            out[f"loss/{k}"] = float(v)
+    return out
+
+
 def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Mean of ``x`` over the positions where ``mask`` is 1 (0 when the mask is empty)."""
     return (x * mask).sum() / mask.sum().clamp(min=1)
@@ -84,7 +97,7 @@ def crpg_loss(
     satisfied: torch.Tensor,
     kl_max: float,
 ) -> tuple[torch.Tensor, Stats]:
-    """Calibrated-Regularized Policy Gradient (CRPG; METHOD.md, "CRPG")::
+    """Calibrated-Regularized Policy Gradient (CRPG; docs/method.md, "CRPG")::
 
         lr_i   = sum_t mask * (logprobs - ref_logprobs)                (detached)
         w_i    = max(1 - lr_i / kl_max, 0) * sigmoid(r_i - r_baseline_i) * [a_i satisfied]
@@ -93,7 +106,8 @@ def crpg_loss(
 
     A violated response, or one past the KL bound, has ``w = 0`` and so a negative advantage:
     its likelihood is pushed down. There is no separate KL penalty: the factor on ``w`` is the
-    regularisation.
+    regularisation. The weights come from the Rust selection (:func:`cgpo.selection.crpg_weights`,
+    the formula's one home), computed in float64 and cast to the log-probabilities' dtype.
 
     Parameters
     ----------
@@ -117,9 +131,13 @@ def crpg_loss(
     ref_seq = (ref_logprobs * mask).sum(dim=-1)  # (B,)
     log_ratio = (seq - ref_seq).detach()  # (B,)
     with torch.no_grad():
-        calib = torch.sigmoid(rewards - baseline_rewards).to(seq.dtype)  # (B,)
-        kl_factor = (1.0 - log_ratio / kl_max).clamp(min=0.0)  # (B,)
-        weights = kl_factor * calib * satisfied.to(seq.dtype)  # (B,)
+        r = rewards.detach().double().cpu().numpy()
+        rb = baseline_rewards.detach().double().cpu().numpy()
+        w = selection.crpg_weights(
+            r, rb, satisfied.detach().cpu().numpy(), log_ratio.double().cpu().numpy(), kl_max
+        )
+        calib = torch.as_tensor(selection.calibrated_reward(r, rb)).to(seq)  # (B,)
+        weights = torch.as_tensor(w).to(seq)  # (B,)
         advantages = weights - weights.mean()  # (B,)
     loss = -(advantages * seq).mean()
     stats: Stats = {
@@ -138,7 +156,7 @@ def crpg_loss(
 def crraft_loss(
     logprobs: torch.Tensor, mask: torch.Tensor, weights: torch.Tensor
 ) -> tuple[torch.Tensor, Stats]:
-    """Calibrated-Regularized Reward-rAnked FineTuning (CRRAFT; METHOD.md, "CRRAFT")::
+    """Calibrated-Regularized Reward-rAnked FineTuning (CRRAFT; docs/method.md, "CRRAFT")::
 
         loss = -(1/B) * sum_i weights_i * sum_t mask * logprobs
 
@@ -224,7 +242,7 @@ def codpo_loss(
     beta: float = 0.1,
     lam: float = 5.0,
 ) -> tuple[torch.Tensor, Stats]:
-    """Constrained Online DPO (CODPO; METHOD.md, "CODPO")::
+    """Constrained Online DPO (CODPO; docs/method.md, "CODPO")::
 
         loss = -mean( logsigmoid( beta * ((pc - pr) - (rc - rr)) ) + (lam / len_c) * pc )
 

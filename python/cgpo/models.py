@@ -20,7 +20,7 @@ from cgpo.errors import ConfigError
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["cache_dir", "load_smollm2", "smollm2_gguf_path"]
+__all__ = ["cache_dir", "load_causal_lm", "load_smollm2", "smollm2_gguf_path"]
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 # Bump when the way the cached checkpoint is produced changes, so stale caches are not reused.
@@ -104,3 +104,41 @@ def load_smollm2(dtype: torch.dtype | None = None, device: str | None = None) ->
         model = model.to(device)
     model.eval()
     return model, tokenizer
+
+
+def load_causal_lm(
+    name: str,
+    *,
+    dtype: torch.dtype | None = None,
+    device: str | None = None,
+    tokenizer: Any = None,
+    where: str = "model",
+) -> tuple[Any, Any]:
+    """Loads a causal LM and its tokenizer offline: ``'smollm2'`` (:func:`load_smollm2`), a
+    local checkpoint folder, or a model already in the Hugging Face cache. The one place a
+    policy, a reward model's base or an LLM judge's model is loaded by name.
+
+    ``dtype`` defaults to float32; ``tokenizer``, when given, is used instead of the model's;
+    ``where`` names the setting in the error raised when nothing loads.
+    """
+    if name == "smollm2":
+        return load_smollm2(dtype=dtype, device=device)
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        model: Any = AutoModelForCausalLM.from_pretrained(
+            name, dtype=dtype or torch.float32, local_files_only=True
+        )
+        tok = tokenizer or AutoTokenizer.from_pretrained(name, local_files_only=True)
+    except OSError as e:
+        if not Path(name).is_dir():
+            raise ConfigError(
+                f"{where}: cannot load {name!r}, which is neither 'smollm2' nor a local "
+                "checkpoint directory"
+            ) from None
+        raise ConfigError(f"{where}: cannot load the checkpoint {name!r}: {e}") from e
+    if device is not None:
+        model = model.to(device)
+    model.eval()
+    return model, tok

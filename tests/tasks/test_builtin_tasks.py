@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 
+from cgpo.data import prepare_tasks
 from cgpo.judges.base import Sample, Verdict
+from cgpo.judges.registry import create_judge
 from cgpo.tasks import default_config
 from cgpo.tasks.code import HUMANEVAL_TASK_PROBLEMS, humaneval_rows
 from cgpo.tasks.math_words import math_rows
 from cgpo.tasks.reward_model import default_preference_pairs
-from cgpo.trainer.data import prepare_tasks
-from cgpo.trainer.judging import create_judge
 
 
 def test_math_problems_have_exact_answers_the_math_judge_accepts():

@@ -1,5 +1,5 @@
 """The PPO and DPO baselines: one step moves log-probabilities the expected way, PPO's per-token
-reward is what METHOD.md says, and their settings are validated."""
+reward is what docs/method.md says, and their settings are validated."""
 
 from __future__ import annotations
 
@@ -14,28 +14,30 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from tiny_models import (  # noqa: E402
+    make_batch,
     make_model,
     make_parity_judge,
-    make_rollout,
     make_tokenizer,
     sequence_logps,
 )
 
+from cgpo.algorithms import Models, get_algorithm  # noqa: E402
+from cgpo.algorithms.dpo import DPOSettings, preference_rollout  # noqa: E402
+from cgpo.config.generation import GenerationConfig  # noqa: E402
+from cgpo.config.run import CGPOConfig  # noqa: E402
+from cgpo.config.task import Task  # noqa: E402
+from cgpo.data import build_prompts  # noqa: E402
 from cgpo.errors import ConfigError, InvalidInputError  # noqa: E402
 from cgpo.judges.base import BaseJudge, JudgeResult, Sample, Verdict  # noqa: E402
-from cgpo.trainer import CGPOTrainer  # noqa: E402
-from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task  # noqa: E402
-from cgpo.trainer.data import build_prompts  # noqa: E402
-from cgpo.trainer.dpo import dpo_task_loss, preference_rollout  # noqa: E402
-from cgpo.trainer.generation import Rollout  # noqa: E402
-from cgpo.trainer.ppo import (  # noqa: E402
+from cgpo.rollout.batch import Rollout, RolloutBatch  # noqa: E402
+from cgpo.rollout.logprobs import Reference  # noqa: E402
+from cgpo.rollout.value_head import (  # noqa: E402
     VALUE_HEAD,
     attach_value_head,
     logprobs_and_values,
-    ppo_task_loss,
     token_rewards,
 )
-from cgpo.trainer.step import Reference, ScoredRollout  # noqa: E402
+from cgpo.trainer import CGPOTrainer  # noqa: E402
 
 # -- PPO -----------------------------------------------------------------------------------------
 
@@ -54,19 +56,14 @@ def test_token_rewards_hand_worked():
 def _ppo_step(
     model: Any, tok: Any, scores: list[float], task: Task, lr: float = 0.05
 ) -> tuple[torch.Tensor, torch.Tensor, Any, Rollout, dict[str, float]]:
-    r = make_rollout(tok)
+    batch = make_batch(tok, [0] * len(scores), scores)  # judges ignored by PPO
+    r = batch.rollout
     reference = Reference(copy.deepcopy(model).requires_grad_(False))
-    attach_value_head(model)
-    scored = ScoredRollout(
-        r,
-        np.zeros(len(scores), dtype=np.int64),  # judges ignored by PPO
-        np.array(scores, dtype=np.float64),
-        np.zeros(len(scores)),
-        np.array([False]),
-    )
+    ppo = get_algorithm("ppo")
+    ppo.prepare_policy(model)
     before = sequence_logps(model, r)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    loss, stats = ppo_task_loss(task, model, reference, scored)
+    loss, stats = ppo.loss(batch, Models(model, reference, tok), ppo.settings(task))
     loss.backward()
     opt.step()
     return before, sequence_logps(model, r), reference, r, stats
@@ -76,7 +73,7 @@ def test_ppo_pushes_positive_advantage_responses_up(tiny_model, tiny_tokenizer):
     task = Task(
         name="t",
         data=[{"prompt": "x"}],
-        optimizer="ppo",
+        algorithm="ppo",
         samples_per_prompt=4,
         ppo={"kl_coef": 0.0},
     )
@@ -92,7 +89,7 @@ def test_ppo_ignores_judges_and_trains_the_value_head(tiny_model, tiny_tokenizer
     task = Task(
         name="t",
         data=[{"prompt": "x"}],
-        optimizer="ppo",
+        algorithm="ppo",
         samples_per_prompt=4,
         ppo={"kl_coef": 0.0, "whiten_advantages": False, "value_clip": 100.0},
     )
@@ -116,16 +113,20 @@ PAIRS = [
 
 
 def _dpo_task(**kw: Any) -> Task:
-    return Task(name="p", data=PAIRS, optimizer="dpo", beta=0.5, **kw)
+    return Task(name="p", data=PAIRS, algorithm="dpo", beta=0.5, **kw)
 
 
-def _pairs(tok: Any, task: Task) -> Rollout:
-    records = build_prompts(task, PAIRS, ["chosen", "rejected"])
+def _batch(tok: Any, task: Task, rows: list[dict[str, Any]]) -> RolloutBatch:
+    records = build_prompts(task, rows, ["chosen", "rejected"])
     prompts = [
         str(tok.apply_chat_template(list(r.messages), add_generation_prompt=True, tokenize=False))
         for r in records
     ]
-    return preference_rollout(tok, task, prompts, records)
+    return RolloutBatch.from_records(task.name, 1, records, prompts)
+
+
+def _pairs(tok: Any, task: Task) -> Rollout:
+    return preference_rollout(tok, _batch(tok, task, PAIRS), DPOSettings.from_task(task))
 
 
 def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_tokenizer):
@@ -136,7 +137,10 @@ def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_
     ref = reference.logprobs(pairs).sum(1)
     before = sequence_logps(tiny_model, pairs)
     opt = torch.optim.SGD(tiny_model.parameters(), lr=0.05)
-    loss, stats = dpo_task_loss(task, tiny_model, reference, pairs)
+    dpo = get_algorithm("dpo")
+    models = Models(tiny_model, reference, tiny_tokenizer)
+    batch = _batch(tiny_tokenizer, task, PAIRS)
+    loss, stats = dpo.loss(batch, models, dpo.settings(task))
     # policy == reference: the margin is 0 and the loss is log 2
     assert float(loss.detach()) == pytest.approx(float(np.log(2.0)), abs=1e-5)
     assert stats["pairs"] == 2
@@ -148,16 +152,17 @@ def test_dpo_moves_chosen_above_rejected_relative_to_reference(tiny_model, tiny_
         margin_after = (after[i] - ref[i]) - (after[i + 2] - ref[i + 2])
         assert float(margin_before) == pytest.approx(0.0, abs=1e-5)
         assert float(margin_after) > 0.0
-    _, stats2 = dpo_task_loss(task, tiny_model, reference, pairs)
+    _, stats2 = dpo.loss(batch, models, dpo.settings(task))
     assert stats2["loss/reward_accuracy"] == 1.0
 
 
 def test_dpo_names_the_sample_and_column_of_a_bad_pair(tiny_tokenizer):
-    task = Task(name="p", data=PAIRS, optimizer="dpo")
+    task = Task(name="p", data=PAIRS, algorithm="dpo")
     rows = [dict(PAIRS[0]), {"prompt": "say c", "chosen": "c", "rejected": None}]
-    records = build_prompts(task, rows, ["chosen", "rejected"])
     with pytest.raises(InvalidInputError, match=r"sample 1: column 'rejected'"):
-        preference_rollout(tiny_tokenizer, task, ["p0", "p1"], records)
+        preference_rollout(
+            tiny_tokenizer, _batch(tiny_tokenizer, task, rows), DPOSettings.from_task(task)
+        )
 
 
 # -- configuration -------------------------------------------------------------------------------
@@ -168,25 +173,25 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
 @pytest.mark.parametrize(
     ("task", "message"),
     [
-        ({"optimizer": "ppo", "ppo": {"kl_coef": -1}}, "ppo.kl_coef: must be >= 0.0"),
-        ({"optimizer": "ppo", "ppo": {"gae_lambda": 1.5}}, "ppo.gae_lambda: must be <= 1.0"),
+        ({"algorithm": "ppo", "ppo": {"kl_coef": -1}}, "ppo.kl_coef: must be >= 0.0"),
+        ({"algorithm": "ppo", "ppo": {"gae_lambda": 1.5}}, "ppo.gae_lambda: must be <= 1.0"),
         (
-            {"optimizer": "ppo", "ppo": {"epochs": 2}},
+            {"algorithm": "ppo", "ppo": {"epochs": 2}},
             "task 'm'.ppo: unknown setting 'epochs'; allowed: clip_eps, gae_lambda, gamma",
         ),
-        ({"optimizer": "ppo", "ppo": 3}, "task 'm'.ppo: expected a mapping of PPO settings"),
+        ({"algorithm": "ppo", "ppo": 3}, "task 'm'.ppo: expected a mapping of PPO settings"),
         ({"use_judges": "no"}, "task 'm'.use_judges: expected true or false"),
         (
-            {"optimizer": "dpo", "chosen_column": "a", "rejected_column": "a"},
+            {"algorithm": "dpo", "chosen_column": "a", "rejected_column": "a"},
             "task 'm'.rejected_column: must differ from chosen_column",
         ),
         (
-            {"optimizer": "dpo", "metadata_columns": ["answer"]},
+            {"algorithm": "dpo", "metadata_columns": ["answer", "rejected"]},
             "task 'm'.metadata_columns: dpo reads the preference column 'chosen'",
         ),
         (
-            {"optimizer": "adam"},
-            "task 'm'.optimizer: 'adam' is not allowed; choose one of 'crpg', 'crraft', 'codpo', "
+            {"algorithm": "adam"},
+            "task 'm'.algorithm: 'adam' is not allowed; choose one of 'crpg', 'crraft', 'codpo', "
             "'ppo', 'dpo'",
         ),
     ],
@@ -201,7 +206,7 @@ def test_bad_baseline_settings_name_the_field(task, message):
 def test_baseline_settings_load_from_yaml(tmp_path):
     p = tmp_path / "c.yaml"
     p.write_text(
-        "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: ppo\n"
+        "tasks:\n  - name: m\n    data: builtin:math\n    algorithm: ppo\n"
         "    samples_per_prompt: 1\n    ppo: {kl_coef: 0.2, gae_lambda: 1.0}\n"
         "  - name: n\n    data: builtin:math\n    use_judges: false\n"
     )
@@ -212,9 +217,9 @@ def test_baseline_settings_load_from_yaml(tmp_path):
 
 
 def test_dpo_data_needs_the_preference_columns():
-    from cgpo.trainer.data import prepare_tasks
+    from cgpo.data import prepare_tasks
 
-    task = Task(name="p", data=[{"prompt": "x", "chosen": "a"}], optimizer="dpo")
+    task = Task(name="p", data=[{"prompt": "x", "chosen": "a"}], algorithm="dpo")
     with pytest.raises(ConfigError, match="'rejected'"):
         prepare_tasks([task])
 
@@ -239,13 +244,13 @@ TRAIN_DATA = [
 ]
 
 
-def _trainer_task(name: str, optimizer: str, judges: list[Any], **kw: Any) -> Task:
+def _trainer_task(name: str, algorithm: str, judges: list[Any], **kw: Any) -> Task:
     return Task(
         name=name,
         data=TRAIN_DATA,
         judges=judges,
         reward_model=_byte_reward,
-        optimizer=optimizer,
+        algorithm=algorithm,
         samples_per_prompt=3,
         prompts_per_step=2,
         kl_max=5.0,

@@ -77,15 +77,19 @@ def _assert_clean_failure(r: subprocess.CompletedProcess[str], *needles: str) ->
 
 
 def test_a_bad_config_fails_before_torch_is_imported(tmp_path):
-    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: sft\n")
+    cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    algorithm: sft\n")
     r = cgpo_subprocess("train", cfg)
-    _assert_clean_failure(r, "optimizer", "'crpg', 'crraft', 'codpo'")
+    _assert_clean_failure(r, "algorithm", "'crpg', 'crraft', 'codpo'")
     assert "TORCH_NOT_IMPORTED" in r.stdout
 
 
-def test_unknown_optimizer(cgpo, tmp_path):
+def test_unknown_algorithm_under_its_deprecated_key(cgpo, tmp_path):
+    # `optimizer:` still names the update rule (with a DeprecationWarning); the error names the
+    # key the file used
     cfg = _yaml(tmp_path, "tasks:\n  - name: m\n    data: builtin:math\n    optimizer: sft\n")
-    _assert_clean_failure(cgpo("train", cfg), "optimizer", "'crpg', 'crraft', 'codpo'")
+    with pytest.warns(DeprecationWarning, match="optimizer is deprecated"):
+        r = cgpo("train", cfg)
+    _assert_clean_failure(r, "task 'm'.optimizer: 'sft'", "'crpg', 'crraft', 'codpo'")
 
 
 def test_unknown_torch_optimizer_and_unknown_key(cgpo, tmp_path):

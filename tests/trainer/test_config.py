@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from cgpo.data import PromptSampler, build_prompts, load_rows
 from cgpo.errors import ConfigError
 from cgpo.trainer.config import CGPOConfig, GenerationConfig, Task
-from cgpo.trainer.data import PromptSampler, build_prompts, load_rows
 
 DATA = [{"prompt": "2+2?", "answer": "4"}]
 
@@ -23,8 +23,8 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
         ({"max_steps": 1.5}, "max_steps: expected an integer"),
         ({"learnig_rate": 1e-5}, "unknown setting 'learnig_rate'; allowed: adam_beta1"),
         (
-            {"tasks": [{"name": "m", "data": DATA, "optimizer": "sft"}]},
-            "task 'm'.optimizer: 'sft' is not allowed; choose one of 'crpg', 'crraft', 'codpo'",
+            {"tasks": [{"name": "m", "data": DATA, "algorithm": "sft"}]},
+            "task 'm'.algorithm: 'sft' is not allowed; choose one of 'crpg', 'crraft', 'codpo'",
         ),
         (
             {"tasks": [{"name": "m", "data": DATA, "on_error": "ignore"}]},
@@ -43,7 +43,7 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
             "task 'm'.judges[0].type: every judge config needs a 'type'",
         ),
         (
-            {"tasks": [{"name": "m", "data": DATA, "optimizer": "codpo", "samples_per_prompt": 1}]},
+            {"tasks": [{"name": "m", "data": DATA, "algorithm": "codpo", "samples_per_prompt": 1}]},
             "task 'm'.samples_per_prompt: codpo compares responses",
         ),
         ({"tasks": [{"data": DATA}]}, "tasks[0].name: this setting is required"),
@@ -125,3 +125,37 @@ def test_sampler_covers_every_prompt_per_epoch_and_resumes_exactly():
     s3 = PromptSampler(5, seed=1, name="t")
     s3.load_state_dict(state)
     assert [s3.next(3) for _ in range(3)] == draws[1:]
+
+
+def test_optimizer_is_the_deprecated_name_of_algorithm():
+    with pytest.warns(DeprecationWarning, match="optimizer is deprecated"):
+        t = Task(name="m", data=DATA, optimizer="crraft")
+    assert t.algorithm == "crraft"
+    with pytest.warns(DeprecationWarning, match="read Task.algorithm"):
+        assert t.optimizer == "crraft"
+    assert "optimizer" not in CGPOConfig(tasks=[t]).to_dict()["tasks"][0]
+    with pytest.warns(DeprecationWarning):
+        c = CGPOConfig.from_dict({"tasks": [{"name": "m", "data": DATA, "optimizer": "codpo"}]})
+    assert c.tasks[0].algorithm == "codpo"
+
+
+def test_every_problem_of_a_config_is_reported_at_once():
+    raw = {
+        "learning_rate": -1,
+        "max_steps": 0,
+        "tasks": [
+            {"name": "m", "data": DATA, "kl_max": 0, "algorithm": "sft"},
+            {"name": "n", "data": DATA, "generation": {"top_p": 0, "top_k": -1}},
+        ],
+    }
+    with pytest.raises(ConfigError) as e:
+        CGPOConfig.from_dict(raw)
+    assert str(e.value).splitlines() == [
+        "task 'm'.kl_max: must be > 0.0, got 0",
+        "task 'm'.algorithm: 'sft' is not allowed; choose one of 'crpg', 'crraft', 'codpo', "
+        "'ppo', 'dpo'",
+        "generation.top_p: must be > 0.0, got 0",
+        "generation.top_k: must be >= 0, got -1",
+        "learning_rate: must be > 0.0, got -1",
+        "max_steps: must be >= 1, got 0",
+    ]

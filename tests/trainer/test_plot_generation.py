@@ -8,7 +8,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from cgpo.trainer.generation import completion_mask  # noqa: E402
+from cgpo.rollout.generation import completion_mask  # noqa: E402
 from cgpo.trainer.plot import plot_run  # noqa: E402
 
 

@@ -9,13 +9,13 @@ torch = pytest.importorskip("torch")
 from tiny_models import make_model, make_tokenizer  # noqa: E402
 
 from cgpo.errors import InvalidInputError  # noqa: E402
-from cgpo.trainer.preferences import PreferencePair  # noqa: E402
-from cgpo.trainer.rewards import (  # noqa: E402
+from cgpo.rewards.models import (  # noqa: E402
     HFRewardModel,
     as_reward_model,
     reward_model_from_causal_lm,
     train_reward_model,
 )
+from cgpo.rewards.preferences import PreferencePair  # noqa: E402
 
 
 def _pairs() -> list[PreferencePair]:

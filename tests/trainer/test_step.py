@@ -1,20 +1,17 @@
-"""One step of each constrained optimizer moves log-probabilities the way CGPO says it should."""
+"""One step of each constrained algorithm moves log-probabilities the way CGPO says it should."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
-from tiny_models import make_rollout, sequence_logps  # noqa: E402
+from tiny_models import make_batch, make_rollout, sequence_logps, task_loss  # noqa: E402
 
-from cgpo.trainer.config import Task  # noqa: E402
-from cgpo.trainer.generation import rollout_from_texts  # noqa: E402
-from cgpo.trainer.step import Reference, ScoredRollout, select_rows, task_loss  # noqa: E402
+from cgpo.config.task import Task  # noqa: E402
+from cgpo.rollout.generation import rollout_from_texts  # noqa: E402
 
 
 def _one_step(
@@ -26,28 +23,18 @@ def _one_step(
     baseline_ok: bool = False,
     lr: float = 0.05,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    r = make_rollout(tok)
-    reference = Reference(copy.deepcopy(model).requires_grad_(False))
-    scored = ScoredRollout(
-        r,
-        np.array(verdicts),
-        np.array(rewards, dtype=np.float64),
-        np.zeros(len(rewards)),
-        np.array([baseline_ok]),
-    )
-    before = sequence_logps(model, r)
+    batch = make_batch(tok, verdicts, rewards, baseline_ok=baseline_ok)
+    before = sequence_logps(model, batch.rollout)
     opt = torch.optim.SGD(model.parameters(), lr=lr)
-    loss, _ = task_loss(
-        task, model, reference, scored, lambda groups: make_rollout(tok, ["aaab"] * len(groups))
-    )
+    loss, _ = task_loss(task, model, tok, batch)
     assert loss is not None
     loss.backward()
     opt.step()
-    return before, sequence_logps(model, r)
+    return before, sequence_logps(model, batch.rollout)
 
 
 def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", kl_max=10.0)
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crpg", kl_max=10.0)
     before, after = _one_step(
         task, tiny_model, tiny_tokenizer, verdicts=[1, 1, 0, 0], rewards=[3.0, -3.0, 5.0, 5.0]
     )
@@ -57,29 +44,21 @@ def test_crpg_pushes_satisfied_high_reward_up_and_violated_down(tiny_model, tiny
 
 
 def test_crpg_without_satisfied_responses_has_no_loss(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg")
-    r = make_rollout(tiny_tokenizer)
-    scored = ScoredRollout(
-        r, np.zeros(4, dtype=np.int64), np.arange(4.0), np.zeros(4), np.array([False])
-    )
-    loss, _ = task_loss(task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r)
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crpg")
+    batch = make_batch(tiny_tokenizer, [0, 0, 0, 0], [0.0, 1.0, 2.0, 3.0])
+    loss, _ = task_loss(task, tiny_model, tiny_tokenizer, batch)
     assert loss is None  # all w = 0 -> all advantages 0 -> no gradient to compute
 
 
 def test_crpg_skips_error_rows(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crpg", on_error="skip")
-    r = make_rollout(tiny_tokenizer)
-    scored = ScoredRollout(
-        r, np.array([-1, -1, -1, -1]), np.zeros(4), np.zeros(4), np.array([False])
-    )
-    loss, stats = task_loss(
-        task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r
-    )
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crpg", on_error="skip")
+    batch = make_batch(tiny_tokenizer, [-1, -1, -1, -1], [0.0] * 4)
+    loss, stats = task_loss(task, tiny_model, tiny_tokenizer, batch)
     assert loss is None and stats["rows_used"] == 0
 
 
 def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft", kl_max=10.0)
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crraft", kl_max=10.0)
     # satisfied: rows 0 and 1; the highest reward among them is row 1
     before, after = _one_step(
         task,
@@ -95,26 +74,25 @@ def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
 
 
 def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="crraft")
-    r = make_rollout(tiny_tokenizer)
-    scored = ScoredRollout(r, np.array([0, 0, 0, 0]), np.ones(4), np.zeros(4), np.array([True]))
-    loss, stats = task_loss(
-        task,
-        tiny_model,
-        Reference(copy.deepcopy(tiny_model)),
-        scored,
-        lambda g: make_rollout(tiny_tokenizer, ["aaab"] * len(g)),
-    )
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crraft")
+    batch = make_batch(tiny_tokenizer, [0, 0, 0, 0], [1.0] * 4, baseline_ok=True)
+    loss, stats = task_loss(task, tiny_model, tiny_tokenizer, batch)
     assert loss is not None
     assert stats["selected"] == 0 and stats["baseline_fallbacks"] == 1
+    # the fallback trains on the baseline response itself: its likelihood goes up
+    baseline = make_rollout(tiny_tokenizer, ["aaab"])
+    before = sequence_logps(tiny_model, baseline)
+    loss.backward()
+    torch.optim.SGD(tiny_model.parameters(), lr=0.2).step()
+    assert float(sequence_logps(tiny_model, baseline)[0]) > float(before[0])
     # nothing satisfied and the baseline rejected: the prompt is skipped
-    scored.baseline_satisfied[:] = False
-    loss, _ = task_loss(task, tiny_model, Reference(copy.deepcopy(tiny_model)), scored, lambda g: r)
+    batch.baseline_satisfied[:] = False
+    loss, _ = task_loss(task, tiny_model, tiny_tokenizer, batch)
     assert loss is None
 
 
 def test_codpo_moves_chosen_above_rejected(tiny_model, tiny_tokenizer):
-    task = Task(name="t", data=[{"prompt": "x"}], optimizer="codpo", beta=0.5, lam=0.0)
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="codpo", beta=0.5, lam=0.0)
     # chosen: highest reward among satisfied = row 0; rejected: lowest among violated = row 3
     before, after = _one_step(
         task,
@@ -127,8 +105,8 @@ def test_codpo_moves_chosen_above_rejected(tiny_model, tiny_tokenizer):
     assert (after[0] - after[3]) > (before[0] - before[3])
 
 
-def test_select_rows_trims_padding(tiny_tokenizer):
+def test_select_trims_padding(tiny_tokenizer):
     r = rollout_from_texts(tiny_tokenizer, ["ab", "abcdef"], ["x", "xyz12"], [0, 1])
-    sub = select_rows(r, [0])
+    sub = r.select([0])
     assert sub.prompt_ids.shape == (1, 2) and sub.completion_ids.shape == (1, 2)  # "x" + EOS
     assert sub.texts == ["x"] and sub.group_ids.tolist() == [0]

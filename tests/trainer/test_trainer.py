@@ -23,13 +23,13 @@ def byte_reward(prompts: Sequence[Any], responses: Sequence[str]) -> list[float]
 DATA = [{"prompt": p} for p in ["add two", "say hi", "count to three"]]
 
 
-def _task(name: str, weight: float = 1.0, optimizer: str = "crpg") -> Task:
+def _task(name: str, weight: float = 1.0, algorithm: str = "crpg") -> Task:
     return Task(
         name=name,
         data=DATA,
         judges=[make_parity_judge()],
         reward_model=byte_reward,
-        optimizer=optimizer,
+        algorithm=algorithm,
         samples_per_prompt=3,
         prompts_per_step=2,
         weight=weight,
@@ -76,7 +76,7 @@ def _params(trainer: CGPOTrainer) -> dict[str, torch.Tensor]:
 
 
 def _resume_tasks() -> list[Task]:
-    return [_task("a", 0.5), _task("b", 1.0, optimizer="crraft")]
+    return [_task("a", 0.5), _task("b", 1.0, algorithm="crraft")]
 
 
 RESUME = {"max_steps": 4, "lr_scheduler": "cosine", "warmup_steps": 1, "optimizer": "adamw"}

@@ -70,7 +70,7 @@ def chat_prompt(tok: Any, text: str = "say a") -> str:
 
 def make_rollout(tok: Any, completions: Sequence[str] = COMPLETIONS) -> Any:
     """A rollout of ``completions`` to one chat prompt (all in group 0)."""
-    from cgpo.trainer.generation import rollout_from_texts
+    from cgpo.rollout.generation import rollout_from_texts
 
     n = len(completions)
     return rollout_from_texts(tok, [chat_prompt(tok)] * n, list(completions), [0] * n)
@@ -78,13 +78,60 @@ def make_rollout(tok: Any, completions: Sequence[str] = COMPLETIONS) -> Any:
 
 def sequence_logps(model: Any, rollout: Any) -> Any:
     """log pi(a|s) of every completion of ``rollout``, without gradient: ``(B,)``."""
-    from cgpo.trainer.generation import sequence_logprobs
+    from cgpo.rollout.logprobs import completion_logprobs
 
     with torch.no_grad():
-        r = rollout
-        return sequence_logprobs(
-            model, r.prompt_ids, r.prompt_mask, r.completion_ids, r.completion_mask
-        ).sum(1)
+        return completion_logprobs(model, rollout).sum(1)
+
+
+def make_batch(
+    tok: Any,
+    verdicts: Sequence[int],
+    rewards: Sequence[float],
+    *,
+    baseline_ok: bool = False,
+    completions: Sequence[str] = COMPLETIONS,
+    baseline: str = "aaab",
+) -> Any:
+    """A judged and scored rollout batch of ``completions`` to one prompt (baseline reward 0)."""
+    import numpy as np
+
+    from cgpo import selection
+    from cgpo.rollout.batch import RolloutBatch
+
+    r = np.asarray(rewards, dtype=np.float64)
+    base = np.zeros(len(r))
+    v = np.asarray(verdicts, dtype=np.int64)
+    return RolloutBatch(
+        task="t",
+        samples_per_prompt=len(completions),
+        indices=[0],
+        messages=[({"role": "user", "content": "say a"},)],
+        prompts=["say a"],
+        prompt_texts=[chat_prompt(tok)],
+        metadata=[{}],
+        baselines=[baseline],
+        rollout=make_rollout(tok, completions),
+        verdicts=v,
+        update_verdicts=v,
+        rewards=r,
+        baseline_rewards=base,
+        calibrated=selection.calibrated_reward(r, base),
+        baseline_satisfied=np.array([baseline_ok]),
+    )
+
+
+def task_loss(task: Any, model: Any, tok: Any, batch: Any) -> Any:
+    """``(loss, stats)`` of the task's algorithm on ``batch``, against a frozen copy of
+    ``model``."""
+    import copy
+
+    from cgpo.algorithms import Models, get_algorithm
+    from cgpo.rollout.logprobs import Reference
+
+    algorithm = get_algorithm(task.algorithm)
+    reference = Reference(copy.deepcopy(model).requires_grad_(False))
+    return algorithm.loss(batch, Models(model, reference, tok), algorithm.settings(task))
 
 
 def make_parity_judge(name: str = "even") -> Any:

@@ -25,7 +25,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def load_config(args: argparse.Namespace) -> Any:
-    from cgpo.trainer.config import CGPOConfig
+    from cgpo.config.run import CGPOConfig
 
     overrides: dict[str, Any] = {}
     if args.max_steps is not None:
@@ -33,7 +33,7 @@ def load_config(args: argparse.Namespace) -> Any:
     if args.output_dir is not None:
         overrides["output_dir"] = args.output_dir
     if args.config:
-        from cgpo.trainer.config import load_yaml
+        from cgpo.config.validate import load_yaml
 
         raw = load_yaml(args.config)
         if not isinstance(raw, dict):
@@ -55,19 +55,9 @@ def load_policy(config: Any) -> tuple[Any, Any]:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: 'cuda' was asked for but no CUDA device is available; use 'cpu'")
-    if config.model == "smollm2":
-        from cgpo.models import load_smollm2
+    from cgpo.models import load_causal_lm
 
-        model, tokenizer = load_smollm2(dtype=dtype)
-    else:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        if not Path(config.model).is_dir():
-            raise ConfigError(
-                f"model: {config.model!r} is neither 'smollm2' nor a local checkpoint directory"
-            )
-        model = AutoModelForCausalLM.from_pretrained(config.model, dtype=dtype)
-        tokenizer = AutoTokenizer.from_pretrained(config.model)
+    model, tokenizer = load_causal_lm(config.model, dtype=dtype)
     return model.to(device), tokenizer
 
 
@@ -82,7 +72,7 @@ def _table(before: dict[str, Any], after: dict[str, Any]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cgpo.trainer.data import prepare_tasks
+    from cgpo.data import prepare_tasks
 
     start = time.perf_counter()
     config = load_config(args)

@@ -4,7 +4,6 @@ checkpoint; without a config, (re)builds the default run's reward model."""
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -17,9 +16,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cgpo.config.validate import build, load_yaml
     from cgpo.errors import ConfigError
-    from cgpo.trainer.config import _build, load_yaml
-    from cgpo.trainer.preferences import RewardTrainingConfig, load_pairs
+    from cgpo.rewards.preferences import RewardTrainingConfig, load_pairs
 
     if args.config is None:
         from cgpo.tasks.reward_model import build_default_reward_model
@@ -29,26 +28,15 @@ def run(args: argparse.Namespace) -> int:
     raw = load_yaml(args.config)
     if not isinstance(raw, dict):
         raise ConfigError("the reward-model config must be a mapping of settings")
-    config = _build(RewardTrainingConfig, raw, "config")
+    config = build(RewardTrainingConfig, raw, "config")
     pairs = load_pairs(config.data)  # checked before any model is loaded
 
     import torch
 
-    from cgpo.trainer.rewards import reward_model_from_causal_lm, train_reward_model
+    from cgpo.models import load_causal_lm
+    from cgpo.rewards.models import reward_model_from_causal_lm, train_reward_model
 
-    if config.base_model == "smollm2":
-        from cgpo.models import load_smollm2
-
-        base, tokenizer = load_smollm2(dtype=torch.float32)
-    else:
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        if not Path(config.base_model).is_dir():
-            raise ConfigError(
-                f"base_model: {config.base_model!r} is neither 'smollm2' nor a local checkpoint"
-            )
-        base = AutoModelForCausalLM.from_pretrained(config.base_model)
-        tokenizer = AutoTokenizer.from_pretrained(config.base_model)
+    base, tokenizer = load_causal_lm(config.base_model, dtype=torch.float32, where="base_model")
     rm = reward_model_from_causal_lm(base, config.num_layers, seed=config.seed)
     del base
     stats = train_reward_model(

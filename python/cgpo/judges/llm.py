@@ -294,26 +294,11 @@ def _load(model: Any, tokenizer: Any, dtype: Any, device: str | None) -> tuple[A
         if not isinstance(dtype, torch.dtype):
             raise ConfigError("`dtype` must name a torch dtype, e.g. 'float32' or 'bfloat16'")
     if isinstance(model, str):
-        if model == "smollm2":
-            from cgpo.models import load_smollm2
+        from cgpo.models import load_causal_lm
 
-            return load_smollm2(dtype=dtype, device=device)
-        from transformers import AutoModelForCausalLM, AutoTokenizer
-
-        try:
-            loaded: Any = AutoModelForCausalLM.from_pretrained(
-                model, dtype=dtype or torch.float32, local_files_only=True
-            )
-            tok = tokenizer or AutoTokenizer.from_pretrained(model, local_files_only=True)
-        except OSError as e:
-            raise ConfigError(
-                f"cannot load an LLM judge model from {model!r} (a local checkpoint folder, or "
-                f"'smollm2'): {e}"
-            ) from e
-        if device is not None:
-            loaded = loaded.to(device)
-        loaded.eval()
-        return loaded, tok
+        return load_causal_lm(
+            model, dtype=dtype, device=device, tokenizer=tokenizer, where="LLM judge model"
+        )
     if tokenizer is None:
         raise ConfigError("an LLMJudge built from a model object needs `tokenizer=`")
     if not callable(model) or not hasattr(model, "config"):

@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from cgpo.config.run import CGPOConfig
+from cgpo.config.task import Task
 from cgpo.errors import ConfigError
 from cgpo.tasks import code, instructions, math_words
-from cgpo.trainer.config import CGPOConfig, Task
 
 __all__ = [
     "BUILTIN_DATA",

@@ -22,8 +22,9 @@ from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
+from cgpo.config.generation import GenerationConfig
+from cgpo.config.task import Task
 from cgpo.errors import ConfigError
-from cgpo.trainer.config import GenerationConfig, Task
 
 CODE_SYSTEM = (
     "You are a Python expert. Complete the function. Reply with the complete function, "
@@ -218,7 +219,7 @@ def task() -> Task:
         name="code",
         data="builtin:code",
         judges=[{"type": "code"}],
-        optimizer="crpg",
+        algorithm="crpg",
         kl_max=10.0,
         samples_per_prompt=4,
         prompts_per_step=2,

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from cgpo.trainer.config import GenerationConfig, Task
+from cgpo.config.generation import GenerationConfig
+from cgpo.config.task import Task
 
 # The metadata the instruction judge reads.
 METADATA_COLUMNS = ["instruction_id_list", "kwargs"]
@@ -146,7 +147,7 @@ def task() -> Task:
         name="instructions",
         data="builtin:instructions",
         judges=[{"type": "instructions"}],
-        optimizer="crraft",
+        algorithm="crraft",
         kl_max=10.0,
         samples_per_prompt=4,
         prompts_per_step=2,

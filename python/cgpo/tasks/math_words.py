@@ -19,7 +19,8 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from cgpo.trainer.config import GenerationConfig, Task
+from cgpo.config.generation import GenerationConfig
+from cgpo.config.task import Task
 
 MATH_SYSTEM = (
     "Solve the problem in one short line, then give the final answer as a number in \\boxed{}, "
@@ -172,7 +173,7 @@ def task() -> Task:
         name="math",
         data="builtin:math",
         judges=[{"type": "math"}],
-        optimizer="crpg",
+        algorithm="crpg",
         kl_max=10.0,
         samples_per_prompt=8,
         prompts_per_step=4,

@@ -1,7 +1,7 @@
 """The default reward model: its preference data, its training and its cache.
 
 SmolLM2-135M-Instruct cut to its first 2 layers with a scalar head, trained once with
-:func:`cgpo.trainer.rewards.train_reward_model` (Bradley-Terry) on preference pairs derived
+:func:`cgpo.rewards.models.train_reward_model` (Bradley-Terry) on preference pairs derived
 offline by :func:`default_preference_pairs`, and cached under ``$CGPO_CACHE``.
 """
 
@@ -15,8 +15,8 @@ from typing import Any
 
 from cgpo.errors import ConfigError
 from cgpo.judges.base import Sample, Verdict
+from cgpo.judges.registry import create_judge
 from cgpo.tasks import code, instructions, math_words
-from cgpo.trainer.judging import create_judge
 
 REWARD_MODEL_LAYERS = 2
 REWARD_MODEL_VERSION = "default-bt-v3"
@@ -162,8 +162,8 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
     import torch
 
     from cgpo.models import load_smollm2
-    from cgpo.trainer.preferences import PreferencePair
-    from cgpo.trainer.rewards import reward_model_from_causal_lm, train_reward_model
+    from cgpo.rewards.models import reward_model_from_causal_lm, train_reward_model
+    from cgpo.rewards.preferences import PreferencePair
 
     path = default_reward_model_path()
     pairs_raw = default_preference_pairs()
@@ -197,7 +197,7 @@ def build_default_reward_model(log: Callable[[str], None] = print) -> Path:
 
 def default_reward_model(device: Any = "cpu", log: Callable[[str], None] = print) -> Any:
     """The cached default reward model, trained first if it is not cached yet."""
-    from cgpo.trainer.rewards import HFRewardModel
+    from cgpo.rewards.models import HFRewardModel
 
     path = default_reward_model_path()
     if not (path / "config.json").is_file():

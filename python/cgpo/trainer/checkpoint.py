@@ -14,13 +14,17 @@ import os
 import random
 import re
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
 
-from cgpo.errors import CgpoError
+from cgpo.errors import CgpoError, ConfigError
+
+if TYPE_CHECKING:
+    from cgpo.trainer.runs import TaskRun
 
 _NAME = re.compile(r"^checkpoint-(\d+)$")
 
@@ -117,3 +121,27 @@ def load_checkpoint(
     set_rng_state(torch.load(p / "rng.pt", weights_only=False))
     state: dict[str, Any] = json.loads((p / "trainer_state.json").read_text())
     return state
+
+
+def runs_state(
+    runs: Sequence[TaskRun], samplers: list[dict[str, int]] | None = None
+) -> dict[str, Any]:
+    """The tasks' part of ``trainer_state.json``: data positions (``samplers``, when given, are
+    the positions before an interrupted step) and cached baselines."""
+    return {
+        "samplers": samplers or [r.sampler.state_dict() for r in runs],
+        "tasks": [r.task.name for r in runs],
+        "baselines": [r.baselines.state_dict() for r in runs],
+    }
+
+
+def restore_runs(runs: Sequence[TaskRun], state: dict[str, Any], path: str | Path) -> None:
+    """Puts the data positions and baselines of ``state`` back into ``runs``."""
+    if state["tasks"] != [r.task.name for r in runs]:
+        raise ConfigError(
+            f"tasks: the checkpoint {path} was written for tasks {state['tasks']}, "
+            f"this config has {[r.task.name for r in runs]}"
+        )
+    for run, s, b in zip(runs, state["samplers"], state["baselines"], strict=True):
+        run.sampler.load_state_dict(s)
+        run.baselines.load_state_dict(b)

@@ -66,6 +66,67 @@ def _json_value(v: Any) -> Any:
     return v
 
 
+class progress_bar:
+    """A tqdm bar over the steps showing each task's satisfied rate and calibrated reward."""
+
+    def __init__(self, total: int, initial: int) -> None:
+        from tqdm.auto import tqdm
+
+        self.bar = tqdm(total=total, initial=initial, desc="cgpo", unit="step")
+
+    def update(self, records: list[dict[str, Any]]) -> None:
+        self.bar.update(1)
+        self.bar.set_postfix(
+            {r["task"]: f"sat {r['satisfied']:.2f} R {r['calibrated_reward']:.2f}" for r in records}
+        )
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def read_metrics(run_dir: str | Path) -> list[dict[str, Any]]:
     p = Path(run_dir) / "metrics.jsonl"
     return [json.loads(line) for line in p.read_text().splitlines() if line.strip()]
+
+
+def task_record(
+    task: Any,
+    batch: Any,
+    loss: float | None,
+    stats: dict[str, float],
+    times: Mapping[str, float],
+    judge_counts: tuple[Mapping[str, Any], Mapping[str, Any]],
+) -> dict[str, Any]:
+    """One task's metrics for one step: rewards, pass and error rates (of the real verdicts, also
+    when the update runs without judges), lengths, throughput, the stages' times, each member
+    judge's rates over this step, and the algorithm's statistics."""
+    from cgpo.judges.base import Verdict
+
+    verdicts, rewards, base = batch.verdicts, batch.rewards, batch.baseline_rewards
+    tokens = batch.rollout.num_tokens
+    total = times["task"]
+    rec: dict[str, Any] = {
+        "task": task.name,
+        "algorithm": task.algorithm,
+        "optimizer": task.algorithm,  # the key metrics.jsonl has always had
+        "loss": loss,
+        "reward": float(rewards.mean()),
+        "calibrated_reward": float(batch.calibrated.mean()),
+        "baseline_reward": float(base.mean()),
+        "satisfied": float((verdicts == int(Verdict.SATISFIED)).mean()),
+        "judge_error_rate": float((verdicts == int(Verdict.ERROR)).mean()),
+        "kl": stats.pop("kl", None),
+        "response_length": float(batch.rollout.completion_mask.sum(dim=1).float().mean()),
+        "tokens": tokens,
+        "tokens_per_s": tokens / times["generation"] if times["generation"] > 0 else None,
+        **{f"time_{k}": v for k, v in times.items()},
+        "judge_time_share": times["judges"] / total if total > 0 else 0.0,
+    }
+    before, after = judge_counts
+    for name, a in after.items():
+        b = before[name]
+        n = a.total - b.total
+        rec[f"judge/{name}/pass_rate"] = (a.satisfied - b.satisfied) / n if n else None
+        rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
+    rec.update(stats)
+    return rec

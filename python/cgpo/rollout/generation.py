@@ -1,40 +1,26 @@
-"""Sampling responses from the policy.
+"""Sampling responses: the :class:`Generator` interface the trainer talks to, and
+:class:`HFGenerator`, the transformers ``generate`` backend.
 
-:class:`Generator` is the interface the trainer talks to (a vLLM backend would implement the same
-method); :class:`HFGenerator` is the transformers ``generate`` backend: one batched call per task
-and step, left padding so every prompt ends at the same position, the KV cache on, and per-task
-sampling settings.
+A generator takes chat-formatted prompts and returns a :class:`~cgpo.rollout.batch.Rollout`; a
+vLLM engine implements the same method. :class:`HFGenerator` makes one batched call per task and
+step, left-pads so every prompt ends at the same position, keeps the KV cache on, and uses each
+task's sampling settings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import torch
 
-from cgpo.trainer.config import GenerationConfig
-
-
-@dataclass
-class Rollout:
-    """N = B*K responses; row ``i`` answers prompt ``group_ids[i]`` (rows of a prompt adjacent)."""
-
-    prompt_ids: torch.Tensor  # (N, P) left-padded
-    prompt_mask: torch.Tensor  # (N, P) 1 on prompt tokens
-    completion_ids: torch.Tensor  # (N, T) right-padded
-    completion_mask: torch.Tensor  # (N, T) 1 up to and including the first EOS
-    texts: list[str]
-    group_ids: torch.Tensor  # (N,) int64
-
-    @property
-    def num_tokens(self) -> int:
-        return int(self.completion_mask.sum())
+from cgpo.config.generation import GenerationConfig
+from cgpo.rollout.batch import Rollout
 
 
 class Generator(Protocol):
-    """Anything that samples K responses for each chat-formatted prompt."""
+    """Anything that samples K responses for each chat-formatted prompt (rows of a prompt
+    adjacent, ``group_ids`` the prompt's position)."""
 
     def generate(
         self, prompts: Sequence[str], num_samples: int, settings: GenerationConfig
@@ -149,30 +135,3 @@ def rollout_from_texts(
         list(completions),
         torch.as_tensor(list(group_ids), dtype=torch.long, device=device),
     )
-
-
-def sequence_logprobs(
-    model: Any,
-    prompt_ids: torch.Tensor,
-    prompt_mask: torch.Tensor,
-    completion_ids: torch.Tensor,
-    completion_mask: torch.Tensor,
-) -> torch.Tensor:
-    """Per-token log pi(a_t | s, a_<t) of the completion tokens: (N, T), 0 where masked.
-
-    Positions follow the attention mask (as ``generate`` does), so left padding does not shift
-    them, and the LM head runs only on the completion positions.
-    """
-    ids = torch.cat([prompt_ids, completion_ids], dim=1)  # (N, P+T)
-    mask = torch.cat([prompt_mask, completion_mask], dim=1)
-    positions = (mask.cumsum(dim=1) - 1).clamp(min=0)
-    t = completion_ids.shape[1]
-    logits = (
-        model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=t + 1)
-        .logits[:, :-1]
-        .float()
-    )  # (N, T, V)
-    # log_softmax gathered at the chosen token, without materialising the (N, T, V) result twice
-    chosen = torch.gather(logits, 2, completion_ids.unsqueeze(-1)).squeeze(-1)  # (N, T)
-    logp = chosen - torch.logsumexp(logits, dim=-1)
-    return logp * completion_mask

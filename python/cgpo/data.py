@@ -15,8 +15,11 @@ from typing import Any
 
 import numpy as np
 
+from cgpo import tasks as builtin
+from cgpo.algorithms.base import get_algorithm
+from cgpo.config.task import Task
 from cgpo.errors import ConfigError
-from cgpo.trainer.config import Task
+from cgpo.rollout.judging import check_task_judges
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,7 @@ def load_rows(task: Task) -> list[Mapping[str, Any]]:
     rows: list[Mapping[str, Any]]
     if isinstance(data, str):
         if data.startswith("builtin:"):
-            from cgpo import tasks
-
-            rows = list(tasks.builtin_rows(data[len("builtin:") :], where))
+            rows = list(builtin.builtin_rows(data[len("builtin:") :], where))
         else:
             rows = _load_path_or_hub(data, task.data_split, where)
     elif isinstance(data, Sequence) and not isinstance(data, (str, bytes)):
@@ -169,12 +170,9 @@ def _messages(value: Any, task: Task, i: int) -> tuple[Mapping[str, str], ...]:
 def prepare_tasks(tasks: Sequence[Task]) -> list[tuple[Task, list[PromptRecord]]]:
     """Loads every task's prompts and checks its judges and metadata columns (no model, no
     torch: the command line calls this first)."""
-    from cgpo.trainer.baselines_config import required_columns
-    from cgpo.trainer.judging import check_task_judges
-
     out = []
     for t in tasks:
-        needed = check_task_judges(t) + required_columns(t)
+        needed = check_task_judges(t) + get_algorithm(t.algorithm).required_columns(t)
         out.append((t, build_prompts(t, load_rows(t), needed)))
     return out
 

@@ -1,16 +1,11 @@
-"""The PPO baseline (``optimizer: ppo``): one reward model, a value head, GAE, the clipped
-surrogate, and a KL penalty to the reference policy in the per-token reward (METHOD.md,
-"Baselines").
+"""PPO's model-side pieces (used by :mod:`cgpo.algorithms.ppo`): a value head on the policy,
+log-probabilities and values from one forward pass, and the per-token rewards GAE reads.
 
-Judges play no part in the update (the trainer still runs and logs them). The value head is a
-linear layer on the policy's last hidden state, attached to the policy as a submodule so the
-trainer's optimizer, gradient clipping and checkpoints include it with no extra plumbing. It reads
-the hidden states detached: the value loss trains the head only and never moves the policy, which
-keeps a small policy from being pulled around by a value function that starts untrained.
-
-The trainer takes one optimizer step per rollout, so the probability ratio is 1 when the loss is
-computed and the clip never binds; the clipped form is kept so the same loss is right if the
-rollout is reused (several PPO epochs) by a caller driving the steps itself.
+The value head is a linear layer on the policy's last hidden state, attached to the policy as a
+submodule so the trainer's optimizer, gradient clipping and checkpoints include it with no extra
+plumbing. It reads the hidden states detached: the value loss trains the head only and never
+moves the policy, which keeps a small policy from being pulled around by a value function that
+starts untrained.
 """
 
 from __future__ import annotations
@@ -19,10 +14,7 @@ from typing import Any
 
 import torch
 
-from cgpo.losses import gae, ppo_loss
-from cgpo.trainer.config import Task
-from cgpo.trainer.generation import Rollout
-from cgpo.trainer.step import Reference, ScoredRollout
+from cgpo.rollout.batch import Rollout
 
 VALUE_HEAD = "cgpo_value_head"
 
@@ -86,48 +78,10 @@ def token_rewards(
     return rewards
 
 
-def _whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+def whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """``x`` normalised to mean 0 and variance 1 over the masked positions (0 elsewhere)."""
     m = mask.to(x.dtype)
     n = m.sum().clamp(min=1.0)
     mean = (x * m).sum() / n
     var = (((x - mean) * m) ** 2).sum() / n
     return (x - mean) * torch.rsqrt(var + 1e-8) * m
-
-
-def ppo_task_loss(
-    task: Task, policy: Any, reference: Reference, scored: ScoredRollout
-) -> tuple[torch.Tensor, dict[str, float]]:
-    """PPO's loss on a task's rollout, scored by its reward model (raw scores r(s, a))."""
-    cfg = task.ppo
-    r = scored.rollout
-    logp, values = logprobs_and_values(policy, r)  # (N, T) each, with gradients
-    ref = reference.logprobs(r)
-    mask = r.completion_mask
-    scores = torch.as_tensor(scored.rewards, dtype=torch.float32, device=logp.device)
-    with torch.no_grad():
-        rewards = token_rewards(scores, logp.detach(), ref, mask, cfg.kl_coef)
-        advantages, returns = gae(
-            rewards, values.detach(), mask, gamma=cfg.gamma, lam=cfg.gae_lambda
-        )
-        if cfg.whiten_advantages:
-            advantages = _whiten(advantages, mask)
-    loss, s = ppo_loss(
-        logp,
-        logp.detach(),
-        advantages,
-        values,
-        values.detach(),
-        returns,
-        mask,
-        clip_eps=cfg.clip_eps,
-        value_clip=cfg.value_clip,
-        vf_coef=cfg.vf_coef,
-    )
-    log_ratio = ((logp.detach() - ref) * mask).sum(dim=1)  # (N,)
-    stats = {f"loss/{k}": float(v) for k, v in s.items()}
-    stats.update(
-        kl=float(log_ratio.mean()),
-        rows_used=float(len(log_ratio)),
-        value_mean=float((values.detach() * mask).sum() / mask.sum().clamp(min=1)),
-    )
-    return loss, stats

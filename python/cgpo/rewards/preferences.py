@@ -7,8 +7,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cgpo.config.validate import number, string
 from cgpo.errors import ConfigError
-from cgpo.trainer.config import _number, _string
 
 
 @dataclass
@@ -40,15 +40,15 @@ class RewardTrainingConfig:
     seed: int = field(default=0, metadata={"help": "Shuffling and head initialisation seed."})
 
     def __post_init__(self) -> None:
-        _string("data", self.data)
-        _string("output_dir", self.output_dir)
-        _string("base_model", self.base_model)
-        _number("num_layers", self.num_layers, integer=True, minimum=0)
-        _number("epochs", self.epochs, integer=True, minimum=1)
-        _number("learning_rate", self.learning_rate, minimum=0.0, strict=True)
-        _number("batch_size", self.batch_size, integer=True, minimum=1)
-        _number("max_length", self.max_length, integer=True, minimum=8)
-        _number("seed", self.seed, integer=True, minimum=0)
+        string("data", self.data)
+        string("output_dir", self.output_dir)
+        string("base_model", self.base_model)
+        number("num_layers", self.num_layers, integer=True, minimum=0)
+        number("epochs", self.epochs, integer=True, minimum=1)
+        number("learning_rate", self.learning_rate, minimum=0.0, strict=True)
+        number("batch_size", self.batch_size, integer=True, minimum=1)
+        number("max_length", self.max_length, integer=True, minimum=8)
+        number("seed", self.seed, integer=True, minimum=0)
 
 
 def load_pairs(path: str | Path) -> list[PreferencePair]:

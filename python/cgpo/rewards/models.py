@@ -14,7 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from cgpo.errors import ConfigError, InvalidInputError
-from cgpo.trainer.preferences import PreferencePair
+from cgpo.rewards.preferences import PreferencePair
 
 Messages = Sequence[Mapping[str, str]]
 

@@ -1,0 +1,62 @@
+"""CRPG, Calibrated-Regularized Policy Gradient (docs/method.md, "CRPG").
+
+Per response: ``w = max(1 - log_ratio / kl_max, 0) * sigmoid(r - r_baseline) * satisfied``, the
+advantage ``w - mean(w)`` and the loss ``-mean(A * log pi(a|s))``. The weights come from the Rust
+selection (:func:`cgpo.selection.crpg_weights`) inside :func:`cgpo.losses.crpg_loss`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cgpo.algorithms.base import Algorithm, AlgorithmSettings, LossResult, Models
+
+if TYPE_CHECKING:
+    from cgpo.rollout.batch import RolloutBatch
+
+
+@dataclass
+class CRPGSettings(AlgorithmSettings):
+    kl_max: float = field(default=10.0, metadata={"help": "KL bound on log pi - log pi_ref."})
+
+
+class CRPG(Algorithm):
+    name = "crpg"
+    settings_type = CRPGSettings
+    min_samples_per_prompt = 2
+
+    def loss(self, batch: RolloutBatch, models: Models, settings: CRPGSettings) -> LossResult:
+        import torch
+
+        from cgpo.losses import crpg_loss, loss_stats
+        from cgpo.rollout.logprobs import completion_logprobs
+
+        kept = batch.without_errors()
+        stats: dict[str, float] = {"rows_used": 0.0}
+        if kept is None:
+            return None, stats
+        if not kept.satisfied.any():
+            # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
+            # the forward/backward passes can be skipped
+            return None, stats
+        r = kept.rollout
+        logp = completion_logprobs(models.policy, r)  # (N, T)
+        ref = models.reference.logprobs(r)
+        dev = logp.device
+        loss, s = crpg_loss(
+            logp,
+            ref,
+            r.completion_mask,
+            torch.as_tensor(kept.rewards, device=dev),
+            torch.as_tensor(kept.baseline_rewards, device=dev),
+            torch.as_tensor(np.asarray(kept.satisfied), device=dev),
+            settings.kl_max,
+        )
+        log_ratio = ((logp.detach() - ref) * r.completion_mask).sum(dim=1)
+        stats.update(loss_stats(s))
+        stats["kl"] = float(log_ratio.mean())
+        stats["rows_used"] = float(len(kept.rewards))
+        return loss, stats

@@ -1,0 +1,96 @@
+"""CRRAFT, Calibrated-Regularized Reward-rAnked FineTuning (docs/method.md, "CRRAFT").
+
+Per prompt, the highest-reward response among those the judges accept and within the KL bound
+(:func:`cgpo.selection.crraft_select`, in Rust); when none is left and the judges accept the
+prompt's baseline response, the baseline instead (our fallback, marked in docs/method.md). Each
+kept response is weighted by its calibrated reward and its likelihood raised
+(:func:`cgpo.losses.crraft_loss`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from cgpo.algorithms.base import Algorithm, AlgorithmSettings, LossResult, Models
+
+if TYPE_CHECKING:
+    import torch
+
+    from cgpo.rollout.batch import RolloutBatch
+
+
+@dataclass
+class CRRAFTSettings(AlgorithmSettings):
+    kl_max: float = field(default=10.0, metadata={"help": "KL bound on log pi - log pi_ref."})
+
+
+class CRRAFT(Algorithm):
+    name = "crraft"
+    settings_type = CRRAFTSettings
+
+    def loss(self, batch: RolloutBatch, models: Models, settings: CRRAFTSettings) -> LossResult:
+        import torch
+
+        from cgpo import selection
+        from cgpo.losses import crraft_loss, loss_stats
+        from cgpo.rollout.generation import rollout_from_texts
+        from cgpo.rollout.logprobs import completion_logprobs
+
+        assert batch.baseline_satisfied is not None
+        kept = batch.without_errors()
+        stats: dict[str, float] = {"rows_used": 0.0}
+        if kept is None:
+            return None, stats
+        if not kept.satisfied.any() and not batch.baseline_satisfied.any():
+            # nothing can be selected and no prompt has an accepted baseline to fall back on
+            stats.update(selected=0.0, baseline_fallbacks=0.0)
+            return None, stats
+
+        r = kept.rollout
+        with torch.no_grad():
+            log_ratio_t = (
+                (completion_logprobs(models.policy, r) - models.reference.logprobs(r))
+                * r.completion_mask
+            ).sum(1)
+        seq_log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
+        stats["kl"] = float(seq_log_ratio.mean())
+        sel = selection.crraft_select(
+            kept.groups, kept.rewards, kept.satisfied, seq_log_ratio, settings.kl_max
+        )
+        group_order = np.asarray(sel.groups, dtype=np.int64)
+        picked = np.asarray(sel.selected, dtype=np.int64)
+        rows = picked[picked >= 0]
+        fallback = [
+            int(g)
+            for g, p in zip(group_order, picked, strict=True)
+            if p < 0 and batch.baseline_satisfied[int(g)]
+        ]
+        weights: list[float] = []
+        seq_logps: list[torch.Tensor] = []
+        if len(rows):
+            chosen = r.select(rows)
+            seq_logps.append(completion_logprobs(models.policy, chosen).sum(dim=1))  # (n,)
+            weights.extend(kept.calibrated[rows].tolist())
+        if fallback:
+            baselines = rollout_from_texts(
+                models.tokenizer,
+                [batch.prompt_texts[g] for g in fallback],
+                [batch.baselines[g] for g in fallback],
+                fallback,
+                models.device,
+            )
+            seq_logps.append(completion_logprobs(models.policy, baselines).sum(dim=1))
+            weights.extend([0.5] * len(fallback))  # sigmoid(r(a_bar) - r(a_bar))
+        stats["selected"] = float(len(rows))
+        stats["baseline_fallbacks"] = float(len(fallback))
+        if not seq_logps:
+            return None, stats
+        seq = torch.cat(seq_logps).unsqueeze(1)  # (n, 1): sequence sums, one "token" each
+        w = torch.as_tensor(weights, dtype=seq.dtype, device=seq.device)
+        loss, s = crraft_loss(seq, torch.ones_like(seq), w)
+        stats.update(loss_stats(s))
+        stats["rows_used"] = float(len(weights))
+        return loss, stats
