@@ -15,22 +15,27 @@ Files written to the run's output directory:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cgpo.config.task import Task
+from cgpo.data import PromptRecord, build_prompts, load_rows
 from cgpo.errors import ConfigError
 from cgpo.judges.base import Sample, Verdict
 from cgpo.stats import paired_change
 
 __all__ = [
-    "EvalSet",
     "EvalOutcome",
+    "EvalSet",
+    "build_eval_sets",
     "check_disjoint",
     "compare",
     "format_table",
+    "heldout_rows",
     "run_eval",
     "write_eval",
 ]
@@ -41,12 +46,10 @@ Generate = Callable[[list[str], int], list[str]]
 
 @dataclass
 class EvalSet:
-    """One task's held-out prompts and what judges them."""
+    """One task's held-out prompts and the mixture that judges them."""
 
     task: str
-    prompts: list[str]  # the user's text, what a judge sees as Sample.prompt
-    messages: list[list[Mapping[str, str]]]
-    metadata: list[Mapping[str, Any]]
+    records: list[PromptRecord]
     mixture: Any
     max_new_tokens: int
 
@@ -63,6 +66,18 @@ class EvalOutcome:
         return [v == int(Verdict.SATISFIED) for v in self.verdicts]
 
 
+def heldout_rows(task: Task) -> list[Mapping[str, Any]] | None:
+    """The rows of ``task.eval_data``, else the held-out split of ``builtin:NAME`` data, else
+    ``None`` (the task has no evaluation split)."""
+    if task.eval_data is not None:
+        return load_rows(dataclasses.replace(task, data=task.eval_data, max_prompts=None))
+    if isinstance(task.data, str) and task.data.startswith("builtin:"):
+        from cgpo.tasks import builtin_eval_rows
+
+        return builtin_eval_rows(task.data[len("builtin:") :])
+    return None
+
+
 def check_disjoint(task: str, train_prompts: Sequence[str], eval_prompts: Sequence[str]) -> None:
     """Raises :class:`cgpo.ConfigError` when an evaluation prompt is also a training prompt."""
     seen = set(train_prompts)
@@ -74,23 +89,45 @@ def check_disjoint(task: str, train_prompts: Sequence[str], eval_prompts: Sequen
         )
 
 
-def run_eval(sets: Sequence[EvalSet], chat_prompts: Callable[[EvalSet], list[str]],
-             generate: Generate) -> dict[str, EvalOutcome]:
-    """Greedy responses to every set, judged by its mixture."""
+def build_eval_sets(
+    tasks: Sequence[tuple[Task, Sequence[PromptRecord], Any]], num_prompts: int
+) -> tuple[list[EvalSet], list[str]]:
+    """Each task's first ``num_prompts`` held-out prompts, checked disjoint from its training
+    prompts. ``tasks`` holds (task, training records, mixture); returns the sets and the names
+    of the tasks that have no evaluation split."""
+    sets: list[EvalSet] = []
+    missing: list[str] = []
+    for task, train, mixture in tasks:
+        rows = heldout_rows(task)
+        if not rows:
+            missing.append(task.name)
+            continue
+        records = build_prompts(task, rows[:num_prompts])
+        check_disjoint(task.name, [r.prompt for r in train], [r.prompt for r in records])
+        sets.append(EvalSet(task.name, records, mixture, task.generation.max_new_tokens))
+    return sets, missing
+
+
+def run_eval(sets: Sequence[EvalSet], tokenizer: Any, generate: Generate) -> dict[str, EvalOutcome]:
+    """Greedy responses to every set's prompts, judged by the set's mixture."""
     out: dict[str, EvalOutcome] = {}
     for s in sets:
-        texts = generate(chat_prompts(s), s.max_new_tokens)
-        samples = [
-            Sample(p, t, dict(m)) for p, t, m in zip(s.prompts, texts, s.metadata, strict=True)
+        texts = [
+            tokenizer.apply_chat_template(
+                list(r.messages), add_generation_prompt=True, tokenize=False
+            )
+            for r in s.records
         ]
-        verdicts = [int(v) for v in s.mixture.judge(samples)]
-        out[s.task] = EvalOutcome(list(texts), verdicts)
+        completions = generate(texts, s.max_new_tokens)
+        samples = [
+            Sample(r.prompt, c, dict(r.metadata))
+            for r, c in zip(s.records, completions, strict=True)
+        ]
+        out[s.task] = EvalOutcome(list(completions), [int(v) for v in s.mixture.judge(samples)])
     return out
 
 
-def compare(
-    before: Mapping[str, EvalOutcome], after: Mapping[str, EvalOutcome]
-) -> dict[str, Any]:
+def compare(before: Mapping[str, EvalOutcome], after: Mapping[str, EvalOutcome]) -> dict[str, Any]:
     """``eval.json``'s content: per task, n, the pass rates, the rise and its paired 95% CI."""
     tasks: dict[str, Any] = {}
     for name, b in before.items():
@@ -120,13 +157,13 @@ def write_eval(
                 o = outcomes.get(s.task)
                 if o is None:
                     continue
-                for p, m, c, v in zip(s.prompts, s.metadata, o.completions, o.verdicts, strict=True):
+                for r, c, v in zip(s.records, o.completions, o.verdicts, strict=True):
                     row = {
                         "task": s.task,
                         "phase": phase,
-                        "prompt": p,
+                        "prompt": r.prompt,
                         "completion": c,
-                        "metadata": dict(m),
+                        "metadata": dict(r.metadata),
                         "verdict": v,
                     }
                     f.write(json.dumps(row, default=str) + "\n")

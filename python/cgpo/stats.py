@@ -1,4 +1,4 @@
-"""Confidence intervals for a before/after change in a judge pass rate, measured on the same prompts.
+"""Confidence intervals for a before/after change in a judge pass rate on the same prompts.
 
 Evaluating one model before and after training on the same held-out prompts gives *paired*
 binary outcomes. Pairing matters: most prompts pass both times or fail both times, and only the

@@ -93,6 +93,14 @@ class Task:
     max_prompts: int | None = field(
         default=None, metadata={"help": "Use only the first N prompts of the data."}
     )
+    eval_data: Any = field(
+        default=None,
+        metadata={
+            "help": "Held-out prompts for the before/after evaluation (same forms as data; "
+            "must share no prompt with it). Default: the held-out split of builtin:NAME data; "
+            "other data without eval_data is not evaluated."
+        },
+    )
     use_judges: bool = field(
         default=True,
         metadata={
