@@ -108,6 +108,14 @@ class Task:
             "judges); pass rates are still measured and logged."
         },
     )
+    baseline_fallback: bool = field(
+        default=False,
+        metadata={
+            "help": "CRRAFT: when no sampled response of a prompt passes, fine-tune on its "
+            "baseline response if the judges accept it (the paper's fallback; off by default: "
+            "with answer-only baselines it turned CRRAFT into SFT on them)."
+        },
+    )
     ppo: PPOSettings = field(
         default_factory=PPOSettings, metadata={"help": "PPO's settings (algorithm: ppo)."}
     )
@@ -141,6 +149,7 @@ class Task:
         elif not isinstance(self.ppo, PPOSettings):
             p.add(f"{where}.ppo: expected a mapping of PPO settings")
         p.check(boolean, f"{where}.use_judges", self.use_judges)
+        p.check(boolean, f"{where}.baseline_fallback", self.baseline_fallback)
         p.check(string, f"{where}.chosen_column", self.chosen_column)
         p.check(string, f"{where}.rejected_column", self.rejected_column)
         p.check(choice, f"{where}.on_error", self.on_error, ON_ERROR)
