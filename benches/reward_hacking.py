@@ -2,7 +2,8 @@
 
 The paper's central claim (docs/method.md): with one reward model and no judges, PPO (and CGPO
 without its judges) learns what the reward model over-scores and its real task performance falls,
-while CGPO's judges keep it honest and improve it. This script builds that setting with SmolLM2-135M:
+while CGPO's judges keep it honest and improve it. This script builds that setting with
+SmolLM2-135M:
 
 - task: arithmetic word problems (one-operation kinds of ``cgpo.tasks.math_words.math_rows``), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
@@ -300,13 +301,18 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
                 f"RM {ev['reward']:+.3f} len {ev['length']:.1f}",
                 flush=True,
             )
-    return {
+    result = {
         "method": name,
         "seed": seed,
         "steps": steps,
         "evals": evals,
         "seconds": time.perf_counter() - t0,
     }
+    # each run's result on its own, so a run cut short still leaves the finished ones
+    jobs_dir = Path(args.out) / "jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
+    (jobs_dir / f"{name}-seed{seed}.json").write_text(json.dumps(result) + "\n")
+    return result
 
 
 def summarize(
@@ -447,6 +453,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument(
+        "--from-jobs",
+        action="store_true",
+        help="only summarise the finished runs in OUT/jobs (and OUT/before.json)",
+    )
+    p.add_argument(
         "--threads",
         type=int,
         default=1,
@@ -457,19 +468,26 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    base, tokenizer, rm, _, held_out = setup(args)
-    probe = probe_reward_model(rm, held_out)
-    print(f"reward model: long confident wrong beats short right {probe}", flush=True)
-    before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
-    print(f"before: held-out pass {before['pass_rate']:.3f} RM {before['reward']:+.3f}", flush=True)
-    del base, rm
-    raw = dict(vars(args))
-    jobs = [(m, s, raw) for s in args.seeds for m in args.methods]
-    if args.jobs > 1:
-        with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
-            results = pool.map(run_job, jobs, chunksize=1)
+    if args.from_jobs:
+        before, probe = json.loads((out / "before.json").read_text())
+        results = [json.loads(f.read_text()) for f in sorted((out / "jobs").glob("*.json"))]
+        args.methods = [m for m in args.methods if any(r["method"] == m for r in results)]
+        args.seeds = sorted({r["seed"] for r in results})
     else:
-        results = [run_job(j) for j in jobs]
+        base, tokenizer, rm, _, held_out = setup(args)
+        probe = probe_reward_model(rm, held_out)
+        print(f"reward model: long confident wrong beats short right {probe}", flush=True)
+        before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
+        print(f"before: held-out pass {before['pass_rate']:.3f} RM {before['reward']:+.3f}")
+        (out / "before.json").write_text(json.dumps([before, probe]) + "\n")
+        del base, rm
+        raw = dict(vars(args))
+        jobs = [(m, s, raw) for s in args.seeds for m in args.methods]
+        if args.jobs > 1:
+            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+                results = pool.map(run_job, jobs, chunksize=1)
+        else:
+            results = [run_job(j) for j in jobs]
     summary = summarize(before, results, args)
     summary["reward_model_probe"] = probe
     summary["minutes"] = (time.perf_counter() - t_start) / 60

@@ -63,18 +63,20 @@ def default_tasks() -> list[Task]:
 
 
 def default_config(**overrides: Any) -> CGPOConfig:
-    """The run ``cgpo train`` does without a config file (short enough for a CPU)."""
+    """The run ``cgpo train`` does without a config file: full fine-tuning of SmolLM2-135M with
+    AdamW at 2e-5 for 24 steps (sized for 25 minutes on 2 CPU cores, evaluation included), and a
+    held-out evaluation of 128 prompts per task (110 for code, its whole split)."""
     settings: dict[str, Any] = {
         "tasks": default_tasks(),
         "model": "smollm2",
         "dtype": "float32",
         "device": "cpu",
-        "learning_rate": 1e-5,
+        "learning_rate": 2e-5,
         "lr_scheduler": "constant",
-        "max_steps": 2,
+        "max_steps": 24,
         "max_grad_norm": 1.0,
-        "save_steps": 1,
-        "eval_prompts": 4,
+        "save_steps": 0,
+        "eval_prompts": 128,
         "output_dir": "runs/cgpo-default",
     }
     settings.update(overrides)
