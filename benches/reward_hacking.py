@@ -287,6 +287,9 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
     trainer = CGPOTrainer(policy, tokenizer, [task], config, reference=base, log=_quiet)
     steps: list[dict[str, Any]] = []
     evals: list[dict[str, Any]] = []
+    result = {"method": name, "seed": seed, "steps": steps, "evals": evals, "complete": False}
+    jobs_dir = Path(args.out) / "jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(args.steps):
         (rec,) = trainer.step()  # no checkpoints: the run is measured, not kept
         steps.append(
@@ -301,17 +304,9 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
                 f"RM {ev['reward']:+.3f} len {ev['length']:.1f}",
                 flush=True,
             )
-    result = {
-        "method": name,
-        "seed": seed,
-        "steps": steps,
-        "evals": evals,
-        "seconds": time.perf_counter() - t0,
-    }
-    # each run's result on its own, so a run cut short still leaves the finished ones
-    jobs_dir = Path(args.out) / "jobs"
-    jobs_dir.mkdir(parents=True, exist_ok=True)
-    (jobs_dir / f"{name}-seed{seed}.json").write_text(json.dumps(result) + "\n")
+            # written at every evaluation, so a run cut short still leaves what it measured
+            result.update(seconds=time.perf_counter() - t0, complete=rec["step"] == args.steps)
+            (jobs_dir / f"{name}-seed{seed}.json").write_text(json.dumps(result) + "\n")
     return result
 
 
@@ -339,6 +334,7 @@ def summarize(
             "rm_reward_after": [f["reward"] for f in finals],
             "length_after": [f["length"] for f in finals],
             "seconds": [r["seconds"] for r in runs],
+            "steps_done": [r["evals"][-1]["step"] for r in runs],
             "uses_judges": METHODS[m][1],
             "reward": METHODS[m][2],
         }
@@ -386,10 +382,13 @@ def plot(
             runs = [r for r in results if r["method"] == m]
             if not runs:
                 continue
-            xs = [0] if start is not None else []
-            xs += [e["step"] for e in runs[0][series]]
+            n = min(len(r[series]) for r in runs)  # a run cut short has fewer points
+            xs = ([0] if start is not None else []) + [e["step"] for e in runs[0][series][:n]]
             ys = np.array(
-                [([start] if start is not None else []) + [e[key] for e in r[series]] for r in runs]
+                [
+                    ([start] if start is not None else []) + [e[key] for e in r[series][:n]]
+                    for r in runs
+                ]
             )  # (S, points)
             color = f"C{j}"
             ax.plot(xs, ys.mean(axis=0), color=color, marker="o", ms=3, label=m)
