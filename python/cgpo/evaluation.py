@@ -15,7 +15,7 @@ Files written to the run's output directory:
 
 from __future__ import annotations
 
-import dataclasses
+import copy
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -70,7 +70,9 @@ def heldout_rows(task: Task) -> list[Mapping[str, Any]] | None:
     """The rows of ``task.eval_data``, else the held-out split of ``builtin:NAME`` data, else
     ``None`` (the task has no evaluation split)."""
     if task.eval_data is not None:
-        return load_rows(dataclasses.replace(task, data=task.eval_data, max_prompts=None))
+        held_out = copy.copy(task)  # the task's settings, reading eval_data as its data
+        held_out.data, held_out.max_prompts = task.eval_data, None
+        return load_rows(held_out)
     if isinstance(task.data, str) and task.data.startswith("builtin:"):
         from cgpo.tasks import builtin_eval_rows
 
