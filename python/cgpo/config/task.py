@@ -161,8 +161,6 @@ class Task:
         p.check(number, f"{where}.weight", self.weight, minimum=0.0)
         p.check(number, f"{where}.beta", self.beta, minimum=0.0, strict=True)
         p.check(number, f"{where}.lam", self.lam, minimum=0.0)
-        if p.check(choice, f"{where}.{key}", self.algorithm, available_algorithms()) and counts_ok:
-            get_algorithm(self.algorithm).check(self, where, p)
         if self.data is None or (isinstance(self.data, str) and not self.data):
             p.add(f"{where}.data: expected a JSONL path, a dataset or builtin:NAME")
         p.check(string, f"{where}.prompt_column", self.prompt_column)
@@ -172,11 +170,15 @@ class Task:
         p.check(string, f"{where}.data_split", self.data_split)
         if self.max_prompts is not None:
             p.check(number, f"{where}.max_prompts", self.max_prompts, integer=True, minimum=1)
-        if self.metadata_columns is not None and (
-            not isinstance(self.metadata_columns, list)
-            or not all(isinstance(c, str) for c in self.metadata_columns)
-        ):
+        columns_ok = self.metadata_columns is None or (
+            isinstance(self.metadata_columns, list)
+            and all(isinstance(c, str) for c in self.metadata_columns)
+        )
+        if not columns_ok:
             p.add(f"{where}.metadata_columns: expected a list of column names")
+        known = p.check(choice, f"{where}.{key}", self.algorithm, available_algorithms())
+        if known and counts_ok and columns_ok:  # the algorithm's own checks read these
+            get_algorithm(self.algorithm).check(self, where, p)
         self._check_judges(where, p)
         if isinstance(self.reward_model, Mapping) or self.reward_model is None:
             p.add(
