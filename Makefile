@@ -12,6 +12,8 @@ export VIRTUAL_ENV := $(VENV)
 export CGPO_CACHE ?= $(HOME)/.cache/cgpo
 # Math-Verify and torch are happier with a stable thread count on a 2-core box.
 export TOKENIZERS_PARALLELISM := false
+# Every Python file is linted, the sandbox's zygote (run by the Rust fork server) included.
+PY_SOURCES := python tests benches rust/src/sandbox/zygote.py
 
 .PHONY: help venv build install test test-rust test-py test-slow lint fmt bench demo clean
 
@@ -50,8 +52,8 @@ lint: venv  ## cargo fmt/clippy, ruff, mypy, stubtest
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
 	cargo clippy --workspace --all-targets --features python -- -D warnings
-	$(VENV)/bin/ruff check python tests benches
-	$(VENV)/bin/ruff format --check python tests benches
+	$(VENV)/bin/ruff check $(PY_SOURCES)
+	$(VENV)/bin/ruff format --check $(PY_SOURCES)
 	$(VENV)/bin/mypy
 	$(PY) -m mypy.stubtest cgpo._core --allowlist .ci/stubtest-allowlist.txt
 
@@ -66,8 +68,8 @@ bench: build  ## the judge and selection benchmarks (one run each, tables on std
 
 fmt:  ## format Rust and Python
 	cargo fmt --all
-	$(VENV)/bin/ruff format python tests benches
-	$(VENV)/bin/ruff check --fix python tests benches
+	$(VENV)/bin/ruff format $(PY_SOURCES)
+	$(VENV)/bin/ruff check --fix $(PY_SOURCES)
 
 clean:  ## remove build outputs (keeps the virtualenv)
 	cargo clean

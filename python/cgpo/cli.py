@@ -44,7 +44,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(importlib.import_module(args._module).run(args))
     except CgpoError as e:
-        print(f"cgpo {args.command}: error: {e}", file=sys.stderr)
+        for line in str(e).splitlines() or [""]:  # a config reports each problem on its line
+            print(f"cgpo {args.command}: error: {line}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"cgpo {args.command}: interrupted", file=sys.stderr)

@@ -92,6 +92,16 @@ def test_unknown_algorithm_under_its_deprecated_key(cgpo, tmp_path):
     _assert_clean_failure(r, "task 'm'.optimizer: 'sft'", "'crpg', 'crraft', 'codpo'")
 
 
+def test_every_problem_gets_its_own_error_line(cgpo, tmp_path):
+    cfg = _yaml(tmp_path, "max_steps: 0\nlearning_rate: -1\ntasks: []\n")
+    r = cgpo("train", cfg)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == [
+        "cgpo train: error: learning_rate: must be > 0.0, got -1",
+        "cgpo train: error: max_steps: must be >= 1, got 0",
+    ]
+
+
 def test_unknown_torch_optimizer_and_unknown_key(cgpo, tmp_path):
     cfg = _yaml(tmp_path, "optimizer: lion\ntasks: []\n")
     _assert_clean_failure(cgpo("train", cfg), "optimizer: 'lion'", "'adamw', 'adam', 'sgd'")

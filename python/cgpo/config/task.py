@@ -93,11 +93,27 @@ class Task:
     max_prompts: int | None = field(
         default=None, metadata={"help": "Use only the first N prompts of the data."}
     )
+    eval_data: Any = field(
+        default=None,
+        metadata={
+            "help": "Held-out prompts for the before/after evaluation (same forms as data; "
+            "must share no prompt with it). Default: the held-out split of builtin:NAME data; "
+            "other data without eval_data is not evaluated."
+        },
+    )
     use_judges: bool = field(
         default=True,
         metadata={
             "help": "false: the update treats every response as satisfied (CGPO without "
             "judges); pass rates are still measured and logged."
+        },
+    )
+    baseline_fallback: bool = field(
+        default=False,
+        metadata={
+            "help": "CRRAFT: when no sampled response of a prompt passes, fine-tune on its "
+            "baseline response if the judges accept it (the paper's fallback; off by default: "
+            "with answer-only baselines it turned CRRAFT into SFT on them)."
         },
     )
     ppo: PPOSettings = field(
@@ -133,6 +149,7 @@ class Task:
         elif not isinstance(self.ppo, PPOSettings):
             p.add(f"{where}.ppo: expected a mapping of PPO settings")
         p.check(boolean, f"{where}.use_judges", self.use_judges)
+        p.check(boolean, f"{where}.baseline_fallback", self.baseline_fallback)
         p.check(string, f"{where}.chosen_column", self.chosen_column)
         p.check(string, f"{where}.rejected_column", self.rejected_column)
         p.check(choice, f"{where}.on_error", self.on_error, ON_ERROR)
@@ -144,8 +161,6 @@ class Task:
         p.check(number, f"{where}.weight", self.weight, minimum=0.0)
         p.check(number, f"{where}.beta", self.beta, minimum=0.0, strict=True)
         p.check(number, f"{where}.lam", self.lam, minimum=0.0)
-        if p.check(choice, f"{where}.{key}", self.algorithm, available_algorithms()) and counts_ok:
-            get_algorithm(self.algorithm).check(self, where, p)
         if self.data is None or (isinstance(self.data, str) and not self.data):
             p.add(f"{where}.data: expected a JSONL path, a dataset or builtin:NAME")
         p.check(string, f"{where}.prompt_column", self.prompt_column)
@@ -155,11 +170,15 @@ class Task:
         p.check(string, f"{where}.data_split", self.data_split)
         if self.max_prompts is not None:
             p.check(number, f"{where}.max_prompts", self.max_prompts, integer=True, minimum=1)
-        if self.metadata_columns is not None and (
-            not isinstance(self.metadata_columns, list)
-            or not all(isinstance(c, str) for c in self.metadata_columns)
-        ):
+        columns_ok = self.metadata_columns is None or (
+            isinstance(self.metadata_columns, list)
+            and all(isinstance(c, str) for c in self.metadata_columns)
+        )
+        if not columns_ok:
             p.add(f"{where}.metadata_columns: expected a list of column names")
+        known = p.check(choice, f"{where}.{key}", self.algorithm, available_algorithms())
+        if known and counts_ok and columns_ok:  # the algorithm's own checks read these
+            get_algorithm(self.algorithm).check(self, where, p)
         self._check_judges(where, p)
         if isinstance(self.reward_model, Mapping) or self.reward_model is None:
             p.add(
