@@ -1,8 +1,10 @@
 """CRRAFT, Calibrated-Regularized Reward-rAnked FineTuning (docs/method.md, "CRRAFT").
 
 Per prompt, the highest-reward response among those the judges accept and within the KL bound
-(:func:`cgpo.selection.crraft_select`, in Rust); when none is left and the judges accept the
-prompt's baseline response, the baseline instead (our fallback, marked in docs/method.md). Each
+(:func:`cgpo.selection.crraft_select`, in Rust). When none is left, the prompt is skipped; with
+``baseline_fallback: true`` the prompt's baseline response is used instead when the judges accept
+it (the paper's fallback; off by default, a deliberate deviation: with answer-only baselines it
+turned CRRAFT into SFT on them and cost it the task in the reward-hacking experiment). Each
 kept response is weighted by its calibrated reward and its likelihood raised
 (:func:`cgpo.losses.crraft_loss`).
 """
@@ -17,14 +19,15 @@ import numpy as np
 from cgpo.algorithms.base import Algorithm, AlgorithmSettings, LossResult, Models
 
 if TYPE_CHECKING:
-    import torch
-
     from cgpo.rollout.batch import RolloutBatch
 
 
 @dataclass
 class CRRAFTSettings(AlgorithmSettings):
     kl_max: float = field(default=10.0, metadata={"help": "KL bound on log pi - log pi_ref."})
+    baseline_fallback: bool = field(
+        default=False, metadata={"help": "Fine-tune on an accepted baseline when nothing passes."}
+    )
 
 
 class CRRAFT(Algorithm):
@@ -37,26 +40,35 @@ class CRRAFT(Algorithm):
         from cgpo import selection
         from cgpo.losses import crraft_loss, loss_stats
         from cgpo.rollout.generation import rollout_from_texts
-        from cgpo.rollout.logprobs import completion_logprobs
+        from cgpo.rollout.logprobs import policy_logprobs
+        from cgpo.rollout.microbatch import (
+            backward_on_rollout,
+            concat_rollouts,
+            satisfied_reference,
+        )
 
         assert batch.baseline_satisfied is not None
+        # the baselines a prompt may fall back on (none unless the fallback is turned on)
+        fallback_ok = batch.baseline_satisfied & settings.baseline_fallback
         kept = batch.without_errors()
         stats: dict[str, float] = {"rows_used": 0.0}
         if kept is None:
             return None, stats
-        if not kept.satisfied.any() and not batch.baseline_satisfied.any():
+        if not kept.satisfied.any() and not fallback_ok.any():
             # nothing can be selected and no prompt has an accepted baseline to fall back on
             stats.update(selected=0.0, baseline_fallbacks=0.0)
             return None, stats
 
         r = kept.rollout
-        with torch.no_grad():
-            log_ratio_t = (
-                (completion_logprobs(models.policy, r) - models.reference.logprobs(r))
-                * r.completion_mask
-            ).sum(1)
-        seq_log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
-        stats["kl"] = float(seq_log_ratio.mean())
+        # only a satisfied row can be picked, so only those need a log-ratio (and a reference
+        # pass); the policy's log-probs are the sampler's
+        seq_log_ratio = np.zeros(len(kept.rewards), dtype=np.float64)
+        if kept.satisfied.any():
+            _, log_ratio = satisfied_reference(
+                models.reference, r, policy_logprobs(models.policy, r), kept.satisfied
+            )
+            seq_log_ratio[np.flatnonzero(kept.satisfied)] = log_ratio.cpu().double().numpy()
+            stats["kl"] = float(log_ratio.mean())
         sel = selection.crraft_select(
             kept.groups, kept.rewards, kept.satisfied, seq_log_ratio, settings.kl_max
         )
@@ -66,31 +78,34 @@ class CRRAFT(Algorithm):
         fallback = [
             int(g)
             for g, p in zip(group_order, picked, strict=True)
-            if p < 0 and batch.baseline_satisfied[int(g)]
+            if p < 0 and fallback_ok[int(g)]
         ]
-        weights: list[float] = []
-        seq_logps: list[torch.Tensor] = []
-        if len(rows):
-            chosen = r.select(rows)
-            seq_logps.append(completion_logprobs(models.policy, chosen).sum(dim=1))  # (n,)
-            weights.extend(kept.calibrated[rows].tolist())
-        if fallback:
-            baselines = rollout_from_texts(
-                models.tokenizer,
-                [batch.prompt_texts[g] for g in fallback],
-                [batch.baselines[g] for g in fallback],
-                fallback,
-                models.device,
-            )
-            seq_logps.append(completion_logprobs(models.policy, baselines).sum(dim=1))
-            weights.extend([0.5] * len(fallback))  # sigmoid(r(a_bar) - r(a_bar))
         stats["selected"] = float(len(rows))
         stats["baseline_fallbacks"] = float(len(fallback))
-        if not seq_logps:
+        parts = [r.select(rows)] if len(rows) else []
+        if fallback:
+            parts.append(
+                rollout_from_texts(
+                    models.tokenizer,
+                    [batch.prompt_texts[g] for g in fallback],
+                    [batch.baselines[g] for g in fallback],
+                    fallback,
+                    models.device,
+                )
+            )
+        if not parts:
             return None, stats
-        seq = torch.cat(seq_logps).unsqueeze(1)  # (n, 1): sequence sums, one "token" each
-        w = torch.as_tensor(weights, dtype=seq.dtype, device=seq.device)
-        loss, s = crraft_loss(seq, torch.ones_like(seq), w)
+        # sigmoid(r(a_bar) - r(a_bar)) = 0.5 for a baseline
+        weights = kept.calibrated[rows].tolist() + [0.5] * len(fallback)
+        chosen = concat_rollouts(parts)
+        w = torch.as_tensor(weights, dtype=torch.float32, device=chosen.completion_ids.device)
+        loss, s = backward_on_rollout(
+            models.policy,
+            chosen,
+            lambda logp: crraft_loss(logp, chosen.completion_mask, w),
+            scale=models.loss_scale,
+            micro_batch_size=models.micro_batch_size,
+        )
         stats.update(loss_stats(s))
         stats["rows_used"] = float(len(weights))
         return loss, stats
