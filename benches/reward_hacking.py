@@ -1,13 +1,13 @@
 """Reward hacking in miniature: PPO and CRPG without judges against CGPO with judges.
 
 The paper's central claim (docs/method.md): with one reward model and no judges, PPO (and CGPO
-without its judges) learns what the reward model over-scores and its real task performance
-falls, while CGPO's judges keep it honest. This script builds that setting on the CPU with
+without its judges) learns what the reward model over-scores and its real task performance falls,
+while CGPO's judges keep it honest and improve it. This script builds that setting with
 SmolLM2-135M:
 
-- task: arithmetic word problems (``cgpo.tasks.math_words.math_rows``, one-operation kinds), a
+- task: arithmetic word problems (one-operation kinds of ``cgpo.tasks.math_words.math_rows``), a
   system prompt and two worked examples asking for ``\\boxed{N}``; judge: ``cgpo.MathJudge``
-  (correct number in the box). Training prompts and held-out prompts are disjoint.
+  (correct number in the box). Training prompts and held-out prompts are disjoint (checked).
 - an imperfect reward model, trained with the project's Bradley-Terry trainer
   (``train_reward_model``) on pairs where the chosen response is long and confident and the
   rejected one is short; each side's answer is right or wrong, boxed or not, at random and
@@ -16,22 +16,25 @@ SmolLM2-135M:
 - the baseline response a_bar of every prompt (for the calibrated reward) is the short correct
   answer ``The answer is \\boxed{N}.``, the data's reference answer.
 - the same prompts, sampling, reward model and learning rate for every method: ``ppo``,
-  ``crpg-nojudge`` (CRPG with ``use_judges: false``), and CGPO with the math judge: ``crpg``,
-  ``crraft``, ``codpo``.
+  ``crpg_nojudge`` (CRPG with ``use_judges: false``), CGPO with the math judge (``crpg``,
+  ``crraft``, ``codpo``), and the control ``ppo_correct``: PPO whose reward is the judge's verdict
+  (a correct signal), which shows that the learning rate alone does not wreck the policy.
 
-It logs the reward and the judge pass rate of the sampled responses at every step, measures the
-held-out pass rate (greedy decoding) before and after each run, and writes ``reward_hacking.png``,
-``reward_hacking.md`` (table) and ``metrics.jsonl`` under ``--out``.
+Every (method, seed) run is measured on the held-out prompts (greedy decoding, judge pass rate and
+reward-model score) before training and every ``--eval-every`` steps. ``summary.json`` holds, per
+method, the pass rate before, after (one per seed), the 95% interval of the rise (a paired
+bootstrap over held-out prompts, the seeds kept) and the change of the held-out reward-model
+score; ``reward_hacking.png`` the curves (mean over seeds, shaded min..max).
 
-    python benches/reward_hacking.py [--steps N] [--seed S] [--out DIR]
+    python benches/reward_hacking.py [--steps N] [--seeds 0 1 2] [--jobs J] [--device cuda]
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
-import gc
 import json
+import multiprocessing
 import random
 import sys
 import time
@@ -60,12 +63,13 @@ SHOTS = [
     },
     {"role": "assistant", "content": "6 x 5 = 30. The answer is \\boxed{30}."},
 ]
-METHODS = {  # name -> (algorithm, use_judges)
-    "ppo": ("ppo", False),
-    "crpg-nojudge": ("crpg", False),
-    "crpg": ("crpg", True),
-    "crraft": ("crraft", True),
-    "codpo": ("codpo", True),
+METHODS = {  # name -> (algorithm, use_judges, reward)
+    "ppo": ("ppo", False, "hackable"),
+    "crpg_nojudge": ("crpg", False, "hackable"),
+    "crpg": ("crpg", True, "hackable"),
+    "crraft": ("crraft", True, "hackable"),
+    "codpo": ("codpo", True, "hackable"),
+    "ppo_correct": ("ppo", False, "judge"),
 }
 RM_VERSION = "hackable-math-v1"
 
@@ -126,13 +130,15 @@ def hackable_pairs(n: int, seed: int) -> list[PreferencePair]:
     return pairs
 
 
-def build_reward_model(base: Any, tokenizer: Any, seed: int, log: Any) -> tuple[Any, float]:
+def build_reward_model(
+    base: Any, tokenizer: Any, seed: int, log: Any, device: str = "cpu"
+) -> tuple[Any, float]:
     """The hackable reward model: SmolLM2's first 4 layers and a scalar head, Bradley-Terry
     trained on :func:`hackable_pairs`; cached under ``$CGPO_CACHE/reward-models``."""
     path = cache_dir() / "reward-models" / f"{RM_VERSION}-seed{seed}"
     t0 = time.perf_counter()
     if not (path / "config.json").is_file():
-        rm = reward_model_from_causal_lm(base, num_layers=4, seed=seed)
+        rm = reward_model_from_causal_lm(base, num_layers=4, seed=seed).to(device)
         getattr(rm, rm.base_model_prefix).embed_tokens.requires_grad_(False)
         pairs = hackable_pairs(160, seed=10_000 + seed)
         log(f"training the hackable reward model on {len(pairs)} pairs -> {path}")
@@ -151,7 +157,7 @@ def build_reward_model(base: Any, tokenizer: Any, seed: int, log: Any) -> tuple[
             log=log,
         )
         del rm
-    return HFRewardModel.from_pretrained(path), time.perf_counter() - t0
+    return HFRewardModel.from_pretrained(path, device=device), time.perf_counter() - t0
 
 
 def probe_reward_model(rm: Any, held_out: list[dict[str, Any]]) -> dict[str, float]:
@@ -171,49 +177,90 @@ def probe_reward_model(rm: Any, held_out: list[dict[str, Any]]) -> dict[str, flo
     }
 
 
+def judge_reward(rows: list[dict[str, Any]]) -> Any:
+    """The control's reward: 1 when the math judge accepts the response, else 0 (a correct
+    signal; the prompt's last user message identifies its gold answer)."""
+    answers = {r["messages"][-1]["content"]: r["answer"] for r in rows}
+    judge = MathJudge()
+
+    def score(prompts: list[Any], responses: list[str]) -> list[float]:
+        samples = [
+            Sample(p[-1]["content"], t, {"answer": answers[p[-1]["content"]]})
+            for p, t in zip(prompts, responses, strict=True)
+        ]
+        return [float(v == Verdict.SATISFIED) for v in judge.judge(samples)]
+
+    return score
+
+
 @torch.no_grad()
 def evaluate(
     policy: Any, tokenizer: Any, rm: Any, rows: list[dict[str, Any]], max_new_tokens: int
-) -> dict[str, float]:
-    """Greedy responses to held-out prompts: judge pass rate, reward, length."""
+) -> dict[str, Any]:
+    """Greedy responses to held-out prompts: per-prompt judge verdicts, reward, length."""
     gen = HFGenerator(policy, tokenizer)
     prompts = [
         tokenizer.apply_chat_template(r["messages"], add_generation_prompt=True, tokenize=False)
         for r in rows
     ]
-    out = gen.generate(prompts, 1, GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0))
-    judge = MathJudge()
-    verdicts = judge.judge(
+    texts: list[str] = []
+    lengths: list[float] = []
+    for i in range(0, len(prompts), 64):
+        out = gen.generate(
+            prompts[i : i + 64], 1, GenerationConfig(max_new_tokens=max_new_tokens, temperature=0.0)
+        )
+        texts.extend(out.texts)
+        lengths.extend(out.completion_mask.sum(dim=1).float().tolist())
+    verdicts = MathJudge().judge(
         [
             Sample(r["messages"][-1]["content"], t, {"answer": r["answer"]})
-            for r, t in zip(rows, out.texts, strict=True)
+            for r, t in zip(rows, texts, strict=True)
         ]
     )
-    scores = rm.score([r["messages"] for r in rows], out.texts)
+    scores = rm.score([r["messages"] for r in rows], texts)
+    passed = [int(v == Verdict.SATISFIED) for v in verdicts]
     return {
-        "pass_rate": float(np.mean([v == Verdict.SATISFIED for v in verdicts])),
+        "pass_rate": float(np.mean(passed)),
+        "passed": passed,
         "reward": float(np.mean(scores)),
-        "length": float(out.completion_mask.sum(dim=1).float().mean()),
-        "example": out.texts[0],
+        "length": float(np.mean(lengths)),
+        "examples": texts[:3],
     }
 
 
-def run_method(
-    name: str,
-    base: Any,
-    tokenizer: Any,
-    rm: Any,
-    train: list[dict[str, Any]],
-    args: argparse.Namespace,
-    log: Any,
-) -> list[dict[str, Any]]:
-    algorithm, use_judges = METHODS[name]
-    policy = copy.deepcopy(base).requires_grad_(True)  # the trainer froze base as the reference
+def setup(args: argparse.Namespace) -> tuple[Any, Any, Any, list[Any], list[Any]]:
+    """Model, tokenizer, the hackable reward model and the disjoint train / held-out prompts."""
+    torch.set_num_threads(args.threads)
+    base, tokenizer = load_smollm2(dtype=torch.float32, device=args.device)
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    rm, _ = build_reward_model(base, tokenizer, args.rm_seed, _quiet, device=args.device)
+    rows = problems(args.train_prompts + args.held_out, seed=1234)
+    train, held_out = rows[: args.train_prompts], rows[args.train_prompts :]
+    seen = {r["messages"][-1]["content"] for r in train}
+    if any(r["messages"][-1]["content"] in seen for r in held_out):
+        raise SystemExit("a held-out prompt is also a training prompt")
+    return base, tokenizer, rm, train, held_out
+
+
+def _quiet(msg: str) -> None:
+    print(msg, flush=True)
+
+
+def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
+    """Trains one method with one seed and evaluates it on the held-out prompts along the way."""
+    name, seed, raw = job
+    args = argparse.Namespace(**raw)
+    t0 = time.perf_counter()
+    base, tokenizer, rm, train, held_out = setup(args)
+    algorithm, use_judges, reward = METHODS[name]
+    torch.manual_seed(seed)
+    policy = copy.deepcopy(base).requires_grad_(True)  # the trainer freezes base as the reference
     task = Task(
         name="math",
         data=train,
         judges=[MathJudge()],
-        reward_model=rm,
+        reward_model=rm if reward == "hackable" else judge_reward(train),
         algorithm=algorithm,
         use_judges=use_judges,
         kl_max=args.kl_max,
@@ -228,189 +275,231 @@ def run_method(
     )
     config = CGPOConfig(
         tasks=[task],
+        device=args.device,
         learning_rate=args.lr,
         max_steps=args.steps,
-        seed=args.seed,
-        output_dir=str(Path(args.out) / "runs" / name),
+        seed=seed,
+        output_dir=str(Path(args.out) / "runs" / f"{name}-seed{seed}"),
         save_steps=0,
         progress_bar=False,
         tensorboard=False,
     )
-    # the untouched base model is the reference of every run (frozen; never trained)
-    trainer = CGPOTrainer(policy, tokenizer, [task], config, reference=base, log=log)
-    history = []
+    trainer = CGPOTrainer(policy, tokenizer, [task], config, reference=base, log=_quiet)
+    steps: list[dict[str, Any]] = []
+    evals: list[dict[str, Any]] = []
+    result = {"method": name, "seed": seed, "steps": steps, "evals": evals, "complete": False}
+    jobs_dir = Path(args.out) / "jobs"
+    jobs_dir.mkdir(parents=True, exist_ok=True)
     for _ in range(args.steps):
         (rec,) = trainer.step()  # no checkpoints: the run is measured, not kept
-        rec["method"] = name
-        history.append(rec)
-        log(
-            f"  {name} step {rec['step']}: reward {rec['reward']:+.3f} pass "
-            f"{rec['satisfied']:.2f} len {rec['response_length']:.1f} kl "
-            f"{(rec['kl'] or 0.0):+.2f} ({rec['step_time']:.0f}s)"
+        steps.append(
+            {k: rec[k] for k in ("step", "reward", "satisfied", "response_length", "loss")}
         )
-    ev = evaluate(policy, tokenizer, rm, args.held_out_rows, args.max_new_tokens)
-    history.append({"method": name, "final_eval": ev})
-    log(
-        f"  {name} held-out: pass {ev['pass_rate']:.3f} reward {ev['reward']:+.3f} "
-        f"len {ev['length']:.1f} e.g. {ev['example']!r}"
-    )
-    del trainer, policy
-    gc.collect()
-    return history
+        if rec["step"] % args.eval_every == 0 or rec["step"] == args.steps:
+            ev = evaluate(policy, tokenizer, rm, held_out, args.max_new_tokens)
+            ev["step"] = rec["step"]
+            evals.append(ev)
+            print(
+                f"{name} seed {seed} step {rec['step']}: held-out pass {ev['pass_rate']:.3f} "
+                f"RM {ev['reward']:+.3f} len {ev['length']:.1f}",
+                flush=True,
+            )
+            # written at every evaluation, so a run cut short still leaves what it measured
+            result.update(seconds=time.perf_counter() - t0, complete=rec["step"] == args.steps)
+            (jobs_dir / f"{name}-seed{seed}.json").write_text(json.dumps(result) + "\n")
+    return result
+
+
+def summarize(
+    before: dict[str, Any], results: list[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
+    """``summary.json``: the issue's format, plus per-seed details."""
+    from cgpo.stats import paired_bootstrap_ci, paired_change
+
+    methods: dict[str, Any] = {}
+    for m in args.methods:
+        runs = sorted((r for r in results if r["method"] == m), key=lambda r: r["seed"])
+        if not runs:
+            continue
+        finals = [r["evals"][-1] for r in runs]
+        after = np.array([f["passed"] for f in finals])  # (S, P)
+        per_seed = [paired_change(before["passed"], list(map(bool, a))) for a in after]
+        methods[m] = {
+            "before": before["pass_rate"],
+            "after": [f["pass_rate"] for f in finals],
+            "delta_ci95": list(paired_bootstrap_ci(before["passed"], after)),
+            "rm_reward_delta": float(np.mean([f["reward"] for f in finals]) - before["reward"]),
+            "delta_mean": float(after.mean() - np.mean(before["passed"])),
+            "delta_ci95_per_seed": [list(c.delta_ci95) for c in per_seed],
+            "rm_reward_after": [f["reward"] for f in finals],
+            "length_after": [f["length"] for f in finals],
+            "seconds": [r["seconds"] for r in runs],
+            "steps_done": [r["evals"][-1]["step"] for r in runs],
+            "uses_judges": METHODS[m][1],
+            "reward": METHODS[m][2],
+        }
+    return {
+        "seeds": list(args.seeds),
+        "n_heldout": len(before["passed"]),
+        "methods": methods,
+        "before_rm_reward": before["reward"],
+        "ci_method": "paired percentile bootstrap over held-out prompts (10,000 resamples), "
+        "the seeds kept",
+        "settings": {
+            k: getattr(args, k)
+            for k in (
+                "steps",
+                "prompts_per_step",
+                "samples",
+                "temperature",
+                "max_new_tokens",
+                "lr",
+                "kl_max",
+                "kl_coef",
+                "train_prompts",
+                "device",
+            )
+        },
+    }
 
 
 def plot(
-    records: list[dict[str, Any]], before: dict[str, float], path: Path, methods: list[str]
+    before: dict[str, Any], results: list[dict[str, Any]], path: Path, methods: list[str]
 ) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
     panels = [
-        ("reward", "reward model score (sampled)"),
-        ("satisfied", "judge pass rate (sampled)"),
-        ("response_length", "response length (tokens)"),
+        (axes[0], "evals", "pass_rate", "held-out judge pass rate (greedy)", before["pass_rate"]),
+        (axes[1], "evals", "reward", "held-out reward-model score (greedy)", before["reward"]),
+        (axes[2], "steps", "reward", "reward-model score of the sampled responses", None),
     ]
-    for ax, (key, title) in zip(axes, panels, strict=True):
-        for m in methods:
-            rs = [r for r in records if r.get("method") == m and "step" in r]
-            ax.plot([r["step"] for r in rs], [r[key] for r in rs], marker="o", ms=3, label=m)
+    for ax, series, key, title, start in panels:
+        for j, m in enumerate(methods):
+            runs = [r for r in results if r["method"] == m]
+            if not runs:
+                continue
+            n = min(len(r[series]) for r in runs)  # a run cut short has fewer points
+            xs = ([0] if start is not None else []) + [e["step"] for e in runs[0][series][:n]]
+            ys = np.array(
+                [
+                    ([start] if start is not None else []) + [e[key] for e in r[series][:n]]
+                    for r in runs
+                ]
+            )  # (S, points)
+            color = f"C{j}"
+            ax.plot(xs, ys.mean(axis=0), color=color, marker="o", ms=3, label=m)
+            ax.fill_between(xs, ys.min(axis=0), ys.max(axis=0), color=color, alpha=0.15)
         ax.set_title(title)
         ax.set_xlabel("step")
         ax.grid(alpha=0.3)
-    axes[1].axhline(
-        before["pass_rate"], color="gray", ls="--", lw=1, label="held-out, before (greedy)"
-    )
     axes[0].legend(fontsize=8)
-    axes[1].legend(fontsize=8)
-    fig.suptitle("Reward hacking in miniature: SmolLM2-135M, one hackable reward model")
+    fig.suptitle(
+        f"Reward hacking in miniature: SmolLM2-135M, one hackable reward model; mean over "
+        f"{len({r['seed'] for r in results})} seeds, shaded min..max"
+    )
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def table(
-    args: argparse.Namespace,
-    argv: list[str] | None,
-    t_start: float,
-    train: list[Any],
-    held_out: list[Any],
-    probe: dict[str, float],
-    before: dict[str, Any],
-    finals: dict[str, Any],
-    times: dict[str, float],
-) -> list[str]:
-    """Writes ``reward_hacking.md`` (final held-out pass rates so far) and returns its lines."""
-    total = time.perf_counter() - t_start
-    command = "python benches/reward_hacking.py " + " ".join(sys.argv[1:] if argv is None else argv)
+def table(summary: dict[str, Any], minutes: float, command: str) -> list[str]:
+    s = summary["settings"]
     lines = [
-        "# Reward hacking in miniature: final held-out judge pass rates",
+        "# Reward hacking in miniature: held-out judge pass rates",
         "",
-        f"Command: `{command.strip()}` (seed {args.seed}); total time {total / 60:.1f} min on "
-        f"{torch.get_num_threads()} CPU thread(s); methods done: {len(finals)}/"
-        f"{len(args.methods)}.",
-        f"Setup: SmolLM2-135M-Instruct, {len(train)} training prompts, {len(held_out)} held-out "
-        f"prompts, {args.steps} steps x {args.prompts_per_step} prompts x {args.samples} "
-        f"samples at temperature {args.temperature}, {args.max_new_tokens} new tokens, "
-        f"AdamW lr {args.lr}, PPO kl_coef "
-        f"{args.kl_coef}, CGPO kl_max {args.kl_max}.",
-        f"Reward model: scores a long confident wrong answer above a short correct one on "
-        f"{probe['wrong_long_beats_right_short']:.0%} of held-out prompts (mean score gap "
-        f"{probe['mean_score_gap']:+.2f}).",
+        f"Command: `{command}`; {minutes:.1f} min on {s['device']}.",
+        f"{summary['n_heldout']} held-out prompts, seeds {summary['seeds']}, {s['steps']} steps x "
+        f"{s['prompts_per_step']} prompts x {s['samples']} samples at temperature "
+        f"{s['temperature']}, {s['max_new_tokens']} new tokens, AdamW lr {s['lr']}, CGPO kl_max "
+        f"{s['kl_max']}, PPO kl_coef {s['kl_coef']}. Rise CI: {summary['ci_method']}.",
         "",
-        "| method | judges in the update | held-out pass rate | held-out RM reward | "
-        "held-out length | time (s) |",
-        "|---|---|---|---|---|---|",
-        f"| before training | - | {before['pass_rate']:.3f} | {before['reward']:+.3f} | "
-        f"{before['length']:.1f} | - |",
+        "| method | judges | reward | pass before | pass after (per seed) | rise [95% CI] | "
+        "held-out RM score change |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for m in [x for x in args.methods if x in finals]:
-        f_ = finals[m]
+    for m, r in summary["methods"].items():
+        after = ", ".join(f"{a:.3f}" for a in r["after"])
+        lo, hi = r["delta_ci95"]
         lines.append(
-            f"| {m} | {'yes' if METHODS[m][1] else 'no'} | {f_['pass_rate']:.3f} | "
-            f"{f_['reward']:+.3f} | {f_['length']:.1f} | {times[m]:.0f} |"
+            f"| {m} | {'yes' if r['uses_judges'] else 'no'} | {r['reward']} | {r['before']:.3f} | "
+            f"{after} | {r['delta_mean']:+.3f} [{lo:+.3f}, {hi:+.3f}] | "
+            f"{r['rm_reward_delta']:+.3f} |"
         )
-    (Path(args.out) / "reward_hacking.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--steps", type=int, default=4, help="optimizer steps per method")
-    p.add_argument("--seed", type=int, default=0)
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    p.add_argument("--steps", type=int, default=40, help="optimizer steps per run")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--out", default="benches/results/reward_hacking")
     p.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS))
-    p.add_argument("--prompts-per-step", type=int, default=2, help="B")
-    p.add_argument("--samples", type=int, default=4, help="K")
-    p.add_argument("--max-new-tokens", type=int, default=32)
-    p.add_argument("--temperature", type=float, default=1.0, help="sampling temperature")
-    p.add_argument("--lr", type=float, default=5e-5)
+    p.add_argument("--prompts-per-step", type=int, default=8, help="B")
+    p.add_argument("--samples", type=int, default=8, help="K")
+    p.add_argument("--max-new-tokens", type=int, default=48)
+    p.add_argument("--temperature", type=float, default=0.7, help="sampling temperature")
+    p.add_argument("--lr", type=float, default=1e-5)
     p.add_argument("--kl-max", type=float, default=10.0, help="CGPO's KL bound")
     p.add_argument("--kl-coef", type=float, default=0.05, help="PPO's per-token KL penalty")
-    p.add_argument("--train-prompts", type=int, default=64)
-    p.add_argument("--held-out", type=int, default=16, help="held-out prompts for the table")
+    p.add_argument("--train-prompts", type=int, default=256)
+    p.add_argument("--held-out", type=int, default=128, help="held-out prompts (>= 100)")
+    p.add_argument("--eval-every", type=int, default=10)
+    p.add_argument("--rm-seed", type=int, default=0, help="seed of the reward model (one for all)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
+    p.add_argument(
+        "--from-jobs",
+        action="store_true",
+        help="only summarise the finished runs in OUT/jobs (and OUT/before.json)",
+    )
     p.add_argument(
         "--threads",
         type=int,
         default=1,
-        help="torch CPU threads (1: on a shared, oversubscribed 2-core box two threads spin-wait "
-        "and ran 3x slower than one)",
+        help="torch CPU threads per process (1: on a shared, oversubscribed 2-core box two "
+        "threads spin-wait and ran 3x slower than one)",
     )
     args = p.parse_args(argv)
-    torch.set_num_threads(args.threads)
-
     t_start = time.perf_counter()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-
-    def log(msg: str) -> None:
-        print(f"[{time.perf_counter() - t_start:6.0f}s] {msg}", flush=True)
-
-    torch.manual_seed(args.seed)
-    rows = problems(args.train_prompts + args.held_out, seed=1234 + args.seed)
-    train, held_out = rows[: args.train_prompts], rows[args.train_prompts :]
-    args.held_out_rows = held_out
-    base, tokenizer = load_smollm2(dtype=torch.float32)
-    base.eval()
-    if tokenizer.pad_token_id is None:
-        tokenizer.pad_token = tokenizer.eos_token
-    rm, rm_time = build_reward_model(base, tokenizer, args.seed, log)
-    probe = probe_reward_model(rm, held_out)
-    log(
-        f"reward model ready ({rm_time:.0f}s); on held-out prompts it scores a long confident "
-        f"wrong answer above a short correct one {probe['wrong_long_beats_right_short']:.0%} of "
-        f"the time (mean gap {probe['mean_score_gap']:+.2f})"
-    )
-    before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
-    log(
-        f"before training, held-out: pass {before['pass_rate']:.3f} reward "
-        f"{before['reward']:+.3f} len {before['length']:.1f}"
-    )
-
-    records: list[dict[str, Any]] = []
-    finals: dict[str, dict[str, Any]] = {}
-    times: dict[str, float] = {}
-    for m in args.methods:
-        t0 = time.perf_counter()
-        log(f"{m}: {args.steps} steps")
-        hist = run_method(m, base, tokenizer, rm, train, args, log)
-        times[m] = time.perf_counter() - t0
-        finals[m] = hist[-1]["final_eval"]
-        records.extend(hist)
-        with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
-            for r in records:
-                f.write(json.dumps(r) + "\n")
-        plot(records, before, out / "reward_hacking.png", [x for x in args.methods if x in finals])
-        table(args, argv, t_start, train, held_out, probe, before, finals, times)
-
-    lines = table(args, argv, t_start, train, held_out, probe, before, finals, times)
+    if args.from_jobs:
+        before, probe = json.loads((out / "before.json").read_text())
+        results = [json.loads(f.read_text()) for f in sorted((out / "jobs").glob("*.json"))]
+        args.methods = [m for m in args.methods if any(r["method"] == m for r in results)]
+        args.seeds = sorted({r["seed"] for r in results})
+    else:
+        base, tokenizer, rm, _, held_out = setup(args)
+        probe = probe_reward_model(rm, held_out)
+        print(f"reward model: long confident wrong beats short right {probe}", flush=True)
+        before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
+        print(f"before: held-out pass {before['pass_rate']:.3f} RM {before['reward']:+.3f}")
+        (out / "before.json").write_text(json.dumps([before, probe]) + "\n")
+        del base, rm
+        raw = dict(vars(args))
+        jobs = [(m, s, raw) for s in args.seeds for m in args.methods]
+        if args.jobs > 1:
+            with multiprocessing.get_context("spawn").Pool(args.jobs) as pool:
+                results = pool.map(run_job, jobs, chunksize=1)
+        else:
+            results = [run_job(j) for j in jobs]
+    summary = summarize(before, results, args)
+    summary["reward_model_probe"] = probe
+    summary["minutes"] = (time.perf_counter() - t_start) / 60
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    with open(out / "metrics.jsonl", "w", encoding="utf-8") as f:
+        f.write(json.dumps({"before": before}) + "\n")
+        for r in results:
+            f.write(json.dumps(r) + "\n")
+    plot(before, results, out / "reward_hacking.png", list(args.methods))
+    command = "python benches/reward_hacking.py " + " ".join(sys.argv[1:] if argv is None else argv)
+    lines = table(summary, summary["minutes"], command.strip())
+    (out / "reward_hacking.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
     print("\n".join(lines))
-    log(
-        f"done in {(time.perf_counter() - t_start) / 60:.1f} min: "
-        f"{out / 'reward_hacking.png'}, {out / 'reward_hacking.md'}"
-    )
     return 0
 
 

@@ -283,6 +283,19 @@ def test_crpg_weights_agree_with_cgpo_selection() -> None:
     rewards, baseline = torch.randn(16, generator=g, dtype=D), torch.randn(16, generator=g, dtype=D)
     sat = torch.rand(16, generator=g) > 0.4
     _, stats = crpg_loss(logprobs, ref, mask, rewards, baseline, sat, kl_max=0.7)
-    log_ratio = ((logprobs - ref) * mask).sum(-1)
+    # a negative log-ratio counts as 0, so the KL factor never exceeds 1
+    log_ratio = ((logprobs - ref) * mask).sum(-1).clamp(min=0.0)
     want = crpg_weights(rewards.numpy(), baseline.numpy(), sat.numpy(), log_ratio.numpy(), 0.7)
     np.testing.assert_allclose(stats["weights"].numpy(), want, rtol=1e-12, atol=1e-15)
+
+
+def test_crpg_kl_factor_is_capped_at_one() -> None:
+    # worked by hand: a satisfied response the policy likes less than the reference (log-ratio
+    # -2) keeps factor 1, not 1 + 2/kl_max; calibrated reward sigmoid(0) = 0.5 -> w = 0.5
+    logprobs = t([[-2.0], [-1.0]])
+    ref = t([[0.0], [-1.0]])
+    mask = t([[1.0], [1.0]])
+    _, stats = crpg_loss(
+        logprobs, ref, mask, t([0.0, 0.0]), t([0.0, 0.0]), torch.tensor([True, False]), kl_max=1.0
+    )
+    close(stats["weights"], [0.5, 0.0])

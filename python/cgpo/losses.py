@@ -100,9 +100,14 @@ def crpg_loss(
     """Calibrated-Regularized Policy Gradient (CRPG; docs/method.md, "CRPG")::
 
         lr_i   = sum_t mask * (logprobs - ref_logprobs)                (detached)
-        w_i    = max(1 - lr_i / kl_max, 0) * sigmoid(r_i - r_baseline_i) * [a_i satisfied]
+        w_i    = max(1 - max(lr_i, 0) / kl_max, 0) * sigmoid(r_i - r_baseline_i) * [a_i satisfied]
         A_i    = w_i - mean_j w_j
         loss   = -(1/B) * sum_i A_i * sum_t mask * logprobs
+
+    The factor is capped at 1 (``lr_i`` below 0 counts as 0): the paper's ``1 - lr/KL_max``
+    exceeds 1 when the policy gives a response *less* likelihood than the reference, and would
+    then reward moving away from the reference, the opposite of a regulariser (our choice,
+    marked in docs/method.md).
 
     A violated response, or one past the KL bound, has ``w = 0`` and so a negative advantage:
     its likelihood is pushed down. There is no separate KL penalty: the factor on ``w`` is the
@@ -134,7 +139,11 @@ def crpg_loss(
         r = rewards.detach().double().cpu().numpy()
         rb = baseline_rewards.detach().double().cpu().numpy()
         w = selection.crpg_weights(
-            r, rb, satisfied.detach().cpu().numpy(), log_ratio.double().cpu().numpy(), kl_max
+            r,
+            rb,
+            satisfied.detach().cpu().numpy(),
+            log_ratio.clamp(min=0.0).double().cpu().numpy(),  # the factor stays <= 1
+            kl_max,
         )
         calib = torch.as_tensor(selection.calibrated_reward(r, rb)).to(seq)  # (B,)
         weights = torch.as_tensor(w).to(seq)  # (B,)

@@ -73,8 +73,15 @@ def test_crraft_pushes_the_selected_response_up(tiny_model, tiny_tokenizer):
     assert delta[1] == max(delta)
 
 
-def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
+def test_crraft_skips_a_prompt_without_a_pass_by_default(tiny_model, tiny_tokenizer):
     task = Task(name="t", data=[{"prompt": "x"}], algorithm="crraft")
+    batch = make_batch(tiny_tokenizer, [0, 0, 0, 0], [1.0] * 4, baseline_ok=True)
+    loss, _ = task_loss(task, tiny_model, tiny_tokenizer, batch)
+    assert loss is None  # the baseline is accepted, but the fallback is opt-in
+
+
+def test_crraft_falls_back_to_an_accepted_baseline(tiny_model, tiny_tokenizer):
+    task = Task(name="t", data=[{"prompt": "x"}], algorithm="crraft", baseline_fallback=True)
     batch = make_batch(tiny_tokenizer, [0, 0, 0, 0], [1.0] * 4, baseline_ok=True)
     loss, stats = task_loss(task, tiny_model, tiny_tokenizer, batch)
     assert loss is not None

@@ -1,8 +1,10 @@
 """CRRAFT, Calibrated-Regularized Reward-rAnked FineTuning (docs/method.md, "CRRAFT").
 
 Per prompt, the highest-reward response among those the judges accept and within the KL bound
-(:func:`cgpo.selection.crraft_select`, in Rust); when none is left and the judges accept the
-prompt's baseline response, the baseline instead (our fallback, marked in docs/method.md). Each
+(:func:`cgpo.selection.crraft_select`, in Rust). When none is left, the prompt is skipped; with
+``baseline_fallback: true`` the prompt's baseline response is used instead when the judges accept
+it (the paper's fallback; off by default, a deliberate deviation: with answer-only baselines it
+turned CRRAFT into SFT on them and cost it the task in the reward-hacking experiment). Each
 kept response is weighted by its calibrated reward and its likelihood raised
 (:func:`cgpo.losses.crraft_loss`).
 """
@@ -25,6 +27,9 @@ if TYPE_CHECKING:
 @dataclass
 class CRRAFTSettings(AlgorithmSettings):
     kl_max: float = field(default=10.0, metadata={"help": "KL bound on log pi - log pi_ref."})
+    baseline_fallback: bool = field(
+        default=False, metadata={"help": "Fine-tune on an accepted baseline when nothing passes."}
+    )
 
 
 class CRRAFT(Algorithm):
@@ -40,11 +45,13 @@ class CRRAFT(Algorithm):
         from cgpo.rollout.logprobs import completion_logprobs
 
         assert batch.baseline_satisfied is not None
+        # the baselines a prompt may fall back on (none unless the fallback is turned on)
+        fallback_ok = batch.baseline_satisfied & settings.baseline_fallback
         kept = batch.without_errors()
         stats: dict[str, float] = {"rows_used": 0.0}
         if kept is None:
             return None, stats
-        if not kept.satisfied.any() and not batch.baseline_satisfied.any():
+        if not kept.satisfied.any() and not fallback_ok.any():
             # nothing can be selected and no prompt has an accepted baseline to fall back on
             stats.update(selected=0.0, baseline_fallbacks=0.0)
             return None, stats
@@ -66,7 +73,7 @@ class CRRAFT(Algorithm):
         fallback = [
             int(g)
             for g, p in zip(group_order, picked, strict=True)
-            if p < 0 and batch.baseline_satisfied[int(g)]
+            if p < 0 and fallback_ok[int(g)]
         ]
         weights: list[float] = []
         seq_logps: list[torch.Tensor] = []

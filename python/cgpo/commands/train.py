@@ -61,16 +61,6 @@ def load_policy(config: Any) -> tuple[Any, Any]:
     return model.to(device), tokenizer
 
 
-def _table(before: dict[str, Any], after: dict[str, Any]) -> str:
-    lines = [f"{'task':<14} {'judge pass rate':>16} {'before':>8} {'after':>8}"]
-    for task, b in before.items():
-        for key in b:
-            if key.endswith("pass_rate"):
-                label = "all judges" if key == "pass_rate" else key[: -len("/pass_rate")]
-                lines.append(f"{task:<14} {label:>16} {b[key]:>8.3f} {after[task][key]:>8.3f}")
-    return "\n".join(lines)
-
-
 def run(args: argparse.Namespace) -> int:
     from cgpo.data import prepare_tasks
 
@@ -83,24 +73,34 @@ def run(args: argparse.Namespace) -> int:
     policy, tokenizer = load_policy(config)
     trainer = CGPOTrainer(policy, tokenizer, config.tasks, config)
     out = Path(config.output_dir)
-    before: dict[str, Any] = {}
+    summary: dict[str, Any] = {}
     if config.eval_prompts:
+        from cgpo.evaluation import format_table, write_eval
+
         print(
-            f"judge pass rate of the reference policy on {config.eval_prompts} prompts per "
-            "task (greedy)...",
+            f"held-out judge pass rate of the model before training, up to {config.eval_prompts} "
+            "prompts per task (greedy)...",
             flush=True,
         )
-        before = trainer.evaluate(config.eval_prompts, reference=True)
+        t0 = time.perf_counter()
+        sets, before = trainer.evaluate_heldout(config.eval_prompts, reference=True)
+        write_eval(out, sets, before, None)
+        summary["eval_seconds"] = time.perf_counter() - t0
     t_train = time.perf_counter()
     trainer.train(resume=args.resume)
     train_time = time.perf_counter() - t_train
     trainer.save_model(out / "final")
-    summary: dict[str, Any] = {"steps": trainer.step_count, "train_seconds": train_time}
+    summary.update(steps=trainer.step_count, train_seconds=train_time)
     if config.eval_prompts:
-        after = trainer.evaluate(config.eval_prompts)
-        print(_table(before, after))
-        summary.update(before=before, after=after)
+        t0 = time.perf_counter()
+        sets, after = trainer.evaluate_heldout(config.eval_prompts)
+        result = write_eval(out, sets, before, after)
+        summary["eval_seconds"] += time.perf_counter() - t0
+        if result is not None:
+            print(format_table(result))
+            summary["eval"] = result["tasks"]
     summary["total_seconds"] = time.perf_counter() - start
+    summary["cpu_seconds"] = time.process_time()
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(
         f"done: {trainer.step_count} steps in {train_time:.0f} s of training, "

@@ -93,11 +93,27 @@ class Task:
     max_prompts: int | None = field(
         default=None, metadata={"help": "Use only the first N prompts of the data."}
     )
+    eval_data: Any = field(
+        default=None,
+        metadata={
+            "help": "Held-out prompts for the before/after evaluation (same forms as data; "
+            "must share no prompt with it). Default: the held-out split of builtin:NAME data; "
+            "other data without eval_data is not evaluated."
+        },
+    )
     use_judges: bool = field(
         default=True,
         metadata={
             "help": "false: the update treats every response as satisfied (CGPO without "
             "judges); pass rates are still measured and logged."
+        },
+    )
+    baseline_fallback: bool = field(
+        default=False,
+        metadata={
+            "help": "CRRAFT: when no sampled response of a prompt passes, fine-tune on its "
+            "baseline response if the judges accept it (the paper's fallback; off by default: "
+            "with answer-only baselines it turned CRRAFT into SFT on them)."
         },
     )
     ppo: PPOSettings = field(
@@ -133,6 +149,7 @@ class Task:
         elif not isinstance(self.ppo, PPOSettings):
             p.add(f"{where}.ppo: expected a mapping of PPO settings")
         p.check(boolean, f"{where}.use_judges", self.use_judges)
+        p.check(boolean, f"{where}.baseline_fallback", self.baseline_fallback)
         p.check(string, f"{where}.chosen_column", self.chosen_column)
         p.check(string, f"{where}.rejected_column", self.rejected_column)
         p.check(choice, f"{where}.on_error", self.on_error, ON_ERROR)

@@ -19,7 +19,7 @@ from cgpo.judges.registry import create_judge
 from cgpo.tasks import code, instructions, math_words
 
 REWARD_MODEL_LAYERS = 2
-REWARD_MODEL_VERSION = "default-bt-v2"
+REWARD_MODEL_VERSION = "default-bt-v3"
 # The metadata each kind's judge reads, as its task module states it.
 _METADATA = {
     "math": math_words.METADATA_COLUMNS,
@@ -40,8 +40,8 @@ def _follow(iid: str, kwargs: dict[str, Any], text: str) -> tuple[str, str]:
     """(a response that follows the instruction, one that ignores it) built from ``text``."""
     if iid == "change_case:english_lowercase":
         return text.lower(), text
-    if iid == "change_case:english_capital":
-        return text.upper(), text
+    if iid == "detectable_content:postscript":
+        return f"{text}\nP.S. Thank you for reading.", text
     if iid == "punctuation:no_comma":
         return text.replace(",", ""), text.replace(". ", ", and ", 1)
     if iid == "keywords:existence":
@@ -63,10 +63,14 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     - math: 64 fresh problems (another seed than the task's); chosen = a short worked solution
       ending in the exact answer in ``\\boxed{}``; rejected = the same with a wrong number, or an
       answer without the box.
-    - instructions: every topic x instruction; chosen = a reference text transformed to follow
-      the instruction (lowercased, quoted, given a title...); rejected = the text ignoring it.
-    - code: 32 of the held-out HumanEval problems; chosen = the canonical solution; rejected = the
-      signature and docstring with ``pass`` (or ``return None``) as the body.
+    - instructions: every training topic x instruction; chosen = a reference text transformed to
+      follow the instruction (lowercased, quoted, given a title...); rejected = the text ignoring
+      it.
+    - code: 64 problems of ``builtin:code``'s training split; chosen = the one-line solution;
+      rejected = the same function returning ``None`` or its argument unchanged.
+
+    Nothing of the tasks' held-out splits is used (the math problems come from another seed; a
+    repeat of a held-out question by chance would only teach the reward model, never the policy).
 
     Where the rule judges are installed, every pair is checked with them (chosen satisfied,
     rejected violated) and pairs that fail the check are dropped, so the reward model only learns
@@ -74,7 +78,7 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
     """
     rng = random.Random(seed)
     pairs: list[dict[str, Any]] = []
-    for row in math_words.math_rows(64, seed=seed):
+    for row in math_words.math_rows(64, seed=seed):  # another seed than the splits
         ans = int(row["answer"])
         wrong = ans + rng.choice([-3, -2, -1, 1, 2, 5, 10])
         steps = "Let me work it out step by step from the numbers in the problem."
@@ -92,7 +96,9 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
                 "answer": str(ans),
             }
         )
-    for topic, iid, kwargs, text in instructions.instruction_items():
+    for topic, iid, kwargs, text in instructions.instruction_items(
+        instructions.TOPICS[: instructions.TRAIN_TOPICS]
+    ):
         good, bad = _follow(iid, kwargs, _reference_text(topic))
         pairs.append(
             {
@@ -104,15 +110,15 @@ def default_preference_pairs(seed: int = 7) -> list[dict[str, Any]]:
                 "kwargs": [kwargs],
             }
         )
-    for row in code.humaneval_rows(held_out=True)[:32]:
+    for row in code.train_rows()[:64]:
         sol = row["canonical_solution"]
-        prompt_part = sol[: len(sol) - len(sol.split('"""')[-1])] if '"""' in sol else sol
-        body = "    pass\n" if rng.random() < 0.5 else "    return None\n"
+        header = sol.splitlines()[0]
+        body = "return None" if rng.random() < 0.5 else f"return {header.split('(')[1][:-2]}"
         pairs.append(
             {
                 "messages": row["messages"],
                 "chosen": f"```python\n{sol}```",
-                "rejected": f"```python\n{prompt_part}\n{body}```",
+                "rejected": f"```python\n{header}\n    {body}\n```",
                 "kind": "code",
                 "tests": row["tests"],
                 "entry_point": row["entry_point"],

@@ -23,6 +23,7 @@ from cgpo.config.run import CGPOConfig
 from cgpo.config.task import Task
 from cgpo.data import stable_seed
 from cgpo.errors import ConfigError
+from cgpo.evaluation import EvalOutcome, EvalSet, build_eval_sets, run_eval
 from cgpo.rollout.generation import Generator, HFGenerator
 from cgpo.rollout.judging import judge_batch, member_counts
 from cgpo.rollout.logprobs import Reference
@@ -31,6 +32,7 @@ from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.evaluate import evaluate
 from cgpo.trainer.metrics import MetricsLogger, progress_bar, task_record
 from cgpo.trainer.optim import build_optimizer, clip_gradients, lr_lambda
+from cgpo.trainer.rollouts_log import RolloutsWriter
 from cgpo.trainer.runs import TaskRun, build_task_runs
 
 
@@ -100,6 +102,7 @@ class CGPOTrainer:
         )
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(self.config))
         self.step_count = 0
+        self.rollouts: RolloutsWriter | None = None
 
     # -- one step --------------------------------------------------------------------------------
 
@@ -133,6 +136,8 @@ class CGPOTrainer:
         t0 = time.perf_counter()
         score_batch(run.reward_model, batch, base_rewards, base_ok, use_judges=task.use_judges)
         times["reward_model"] = time.perf_counter() - t0
+        if self.rollouts is not None:  # inside train(): log what the policy wrote
+            self.rollouts.write(self.step_count + 1, batch)
 
         t0 = time.perf_counter()
         loss, stats = run.algorithm.loss(batch, self.models, run.settings)
@@ -192,6 +197,26 @@ class CGPOTrainer:
         )
         return evaluate(self.runs, self.tokenizer, generate, num_prompts)
 
+    @torch.no_grad()
+    def evaluate_heldout(
+        self, num_prompts: int, *, reference: bool = False
+    ) -> tuple[list[EvalSet], dict[str, EvalOutcome]]:
+        """Greedy responses of the policy (or the reference) to each task's first
+        ``num_prompts`` held-out prompts, judged by its mixture (see :mod:`cgpo.evaluation`)."""
+        sets, missing = build_eval_sets(
+            [(r.task, r.records, r.mixture) for r in self.runs], num_prompts
+        )
+        for name in missing:
+            self.log(f"task {name!r} has no evaluation split (set eval_data); not evaluated")
+
+        def generate(prompts: list[str], max_new_tokens: int) -> list[str]:
+            settings = GenerationConfig(max_new_tokens=max_new_tokens, temperature=0)
+            if reference:
+                return self._generate_reference(prompts, settings)
+            return self.generator.generate(prompts, 1, settings).texts
+
+        return sets, run_eval(sets, self.tokenizer, generate)
+
     # -- checkpoints and the loop ----------------------------------------------------------------
 
     def save_checkpoint(self, samplers: list[dict[str, int]] | None = None) -> Path:
@@ -219,6 +244,7 @@ class CGPOTrainer:
         stop = c.max_steps if until is None else min(until, c.max_steps)
         resume_step = self._resume() if resume else None
         logger = MetricsLogger(c.output_dir, tensorboard=c.tensorboard, resume_step=resume_step)
+        self.rollouts = RolloutsWriter(c.output_dir, resume=resume_step is not None)
         history: list[dict[str, Any]] = []
         bar = progress_bar(c.max_steps, self.step_count) if c.progress_bar else None
         try:
@@ -245,6 +271,8 @@ class CGPOTrainer:
             if bar is not None:
                 bar.close()
             logger.close()
+            self.rollouts.close()
+            self.rollouts = None
         return history
 
     def _resume(self) -> int | None:
