@@ -36,7 +36,7 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
         ),
         (
             {"tasks": [{"name": "m", "data": DATA, "generation": {"beams": 2}}]},
-            "unknown setting 'beams'; allowed: max_new_tokens, temperature, top_k, top_p",
+            "unknown setting 'beams'; allowed: backend, max_new_tokens, temperature, top_k, top_p",
         ),
         (
             {"tasks": [{"name": "m", "data": DATA, "judges": [{"kind": "math"}]}]},

@@ -54,12 +54,18 @@ class AlgorithmSettings:
 @dataclass
 class Models:
     """What an update needs besides the batch: the policy (with gradients), the frozen reference,
-    and the tokenizer (for responses that were not sampled: baselines, preference pairs)."""
+    and the tokenizer (for responses that were not sampled: baselines, preference pairs).
+
+    An algorithm may backpropagate its loss itself, ``micro_batch_size`` rows at a time and
+    multiplied by ``loss_scale`` (the task's weight rho); it then returns the loss detached, and
+    the trainer backpropagates only a loss that still has a graph."""
 
     policy: Any
     reference: Reference
     tokenizer: Any
     device: Any = "cpu"
+    micro_batch_size: int = 8
+    loss_scale: float = 1.0
 
 
 class Algorithm:

@@ -31,9 +31,12 @@ class CODPO(Algorithm):
     min_samples_per_prompt = 2
 
     def loss(self, batch: RolloutBatch, models: Models, settings: CODPOSettings) -> LossResult:
+        import torch
+
         from cgpo import selection
         from cgpo.losses import codpo_loss, loss_stats
-        from cgpo.rollout.logprobs import completion_logprobs
+        from cgpo.rollout.logprobs import policy_logprobs
+        from cgpo.rollout.microbatch import backward_on_rollout
 
         kept = batch.without_errors()
         stats: dict[str, float] = {"rows_used": 0.0}
@@ -48,13 +51,25 @@ class CODPO(Algorithm):
             return None, stats
         both = kept.rollout.select(np.concatenate([chosen[ok], rejected[ok]]))
         n = int(ok.sum())
-        logp = completion_logprobs(models.policy, both).sum(dim=1)  # (2n,)
-        ref = models.reference.logprobs(both).sum(dim=1)
-        lengths = both.completion_mask[:n].sum(dim=1).to(logp.dtype)
-        loss, s = codpo_loss(
-            logp[:n], logp[n:], ref[:n], ref[n:], lengths, beta=settings.beta, lam=settings.lam
+        mask = both.completion_mask
+        ref = models.reference.logprobs(both).sum(dim=1).float()  # (2n,)
+        lengths = mask[:n].sum(dim=1).float()
+
+        def loss_fn(logp: torch.Tensor) -> tuple[torch.Tensor, object]:
+            seq = (logp * mask).sum(dim=1)  # (2n,)
+            return codpo_loss(
+                seq[:n], seq[n:], ref[:n], ref[n:], lengths, beta=settings.beta, lam=settings.lam
+            )
+
+        loss, s = backward_on_rollout(
+            models.policy,
+            both,
+            loss_fn,
+            scale=models.loss_scale,
+            micro_batch_size=models.micro_batch_size,
         )
+        seq_old = (policy_logprobs(models.policy, both) * mask).sum(dim=1)
         stats.update(loss_stats(s))
-        stats["kl"] = float((logp.detach() - ref).mean())
+        stats["kl"] = float((seq_old - ref).mean())
         stats["rows_used"] = float(2 * n)
         return loss, stats

@@ -32,7 +32,8 @@ class CRPG(Algorithm):
         import torch
 
         from cgpo.losses import crpg_loss, loss_stats
-        from cgpo.rollout.logprobs import completion_logprobs
+        from cgpo.rollout.logprobs import policy_logprobs
+        from cgpo.rollout.microbatch import backward_on_rollout, satisfied_reference
 
         kept = batch.without_errors()
         stats: dict[str, float] = {"rows_used": 0.0}
@@ -43,20 +44,32 @@ class CRPG(Algorithm):
             # the forward/backward passes can be skipped
             return None, stats
         r = kept.rollout
-        logp = completion_logprobs(models.policy, r)  # (N, T)
-        ref = models.reference.logprobs(r)
-        dev = logp.device
-        loss, s = crpg_loss(
-            logp,
-            ref,
-            r.completion_mask,
-            torch.as_tensor(kept.rewards, device=dev),
-            torch.as_tensor(kept.baseline_rewards, device=dev),
-            torch.as_tensor(np.asarray(kept.satisfied), device=dev),
-            settings.kl_max,
+        # a violated row's weight is 0 whatever its log-ratio: the reference runs on the
+        # satisfied rows only
+        ref, log_ratio = satisfied_reference(
+            models.reference, r, policy_logprobs(models.policy, r), kept.satisfied
         )
-        log_ratio = ((logp.detach() - ref) * r.completion_mask).sum(dim=1)
+        dev = ref.device
+        rewards = torch.as_tensor(kept.rewards, device=dev)
+        base = torch.as_tensor(kept.baseline_rewards, device=dev)
+        satisfied = torch.as_tensor(np.asarray(kept.satisfied), device=dev)
+
+        def loss_fn(logp: torch.Tensor) -> tuple[torch.Tensor, object]:
+            return crpg_loss(
+                logp, ref, r.completion_mask, rewards, base, satisfied, settings.kl_max
+            )
+
+        loss, s = backward_on_rollout(
+            models.policy,
+            r,
+            loss_fn,
+            scale=models.loss_scale,
+            micro_batch_size=models.micro_batch_size,
+        )
         stats.update(loss_stats(s))
+        # over the rows the reference scored (the satisfied ones), not diluted by the others
+        stats["loss/log_ratio_mean"] = float(log_ratio.mean())
+        stats["loss/kl_clipped_frac"] = float((log_ratio >= settings.kl_max).float().mean())
         stats["kl"] = float(log_ratio.mean())
         stats["rows_used"] = float(len(kept.rewards))
         return loss, stats

@@ -19,8 +19,6 @@ import numpy as np
 from cgpo.algorithms.base import Algorithm, AlgorithmSettings, LossResult, Models
 
 if TYPE_CHECKING:
-    import torch
-
     from cgpo.rollout.batch import RolloutBatch
 
 
@@ -42,7 +40,12 @@ class CRRAFT(Algorithm):
         from cgpo import selection
         from cgpo.losses import crraft_loss, loss_stats
         from cgpo.rollout.generation import rollout_from_texts
-        from cgpo.rollout.logprobs import completion_logprobs
+        from cgpo.rollout.logprobs import policy_logprobs
+        from cgpo.rollout.microbatch import (
+            backward_on_rollout,
+            concat_rollouts,
+            satisfied_reference,
+        )
 
         assert batch.baseline_satisfied is not None
         # the baselines a prompt may fall back on (none unless the fallback is turned on)
@@ -57,13 +60,15 @@ class CRRAFT(Algorithm):
             return None, stats
 
         r = kept.rollout
-        with torch.no_grad():
-            log_ratio_t = (
-                (completion_logprobs(models.policy, r) - models.reference.logprobs(r))
-                * r.completion_mask
-            ).sum(1)
-        seq_log_ratio = log_ratio_t.cpu().numpy().astype(np.float64)
-        stats["kl"] = float(seq_log_ratio.mean())
+        # only a satisfied row can be picked, so only those need a log-ratio (and a reference
+        # pass); the policy's log-probs are the sampler's
+        seq_log_ratio = np.zeros(len(kept.rewards), dtype=np.float64)
+        if kept.satisfied.any():
+            _, log_ratio = satisfied_reference(
+                models.reference, r, policy_logprobs(models.policy, r), kept.satisfied
+            )
+            seq_log_ratio[np.flatnonzero(kept.satisfied)] = log_ratio.cpu().double().numpy()
+            stats["kl"] = float(log_ratio.mean())
         sel = selection.crraft_select(
             kept.groups, kept.rewards, kept.satisfied, seq_log_ratio, settings.kl_max
         )
@@ -75,29 +80,32 @@ class CRRAFT(Algorithm):
             for g, p in zip(group_order, picked, strict=True)
             if p < 0 and fallback_ok[int(g)]
         ]
-        weights: list[float] = []
-        seq_logps: list[torch.Tensor] = []
-        if len(rows):
-            chosen = r.select(rows)
-            seq_logps.append(completion_logprobs(models.policy, chosen).sum(dim=1))  # (n,)
-            weights.extend(kept.calibrated[rows].tolist())
-        if fallback:
-            baselines = rollout_from_texts(
-                models.tokenizer,
-                [batch.prompt_texts[g] for g in fallback],
-                [batch.baselines[g] for g in fallback],
-                fallback,
-                models.device,
-            )
-            seq_logps.append(completion_logprobs(models.policy, baselines).sum(dim=1))
-            weights.extend([0.5] * len(fallback))  # sigmoid(r(a_bar) - r(a_bar))
         stats["selected"] = float(len(rows))
         stats["baseline_fallbacks"] = float(len(fallback))
-        if not seq_logps:
+        parts = [r.select(rows)] if len(rows) else []
+        if fallback:
+            parts.append(
+                rollout_from_texts(
+                    models.tokenizer,
+                    [batch.prompt_texts[g] for g in fallback],
+                    [batch.baselines[g] for g in fallback],
+                    fallback,
+                    models.device,
+                )
+            )
+        if not parts:
             return None, stats
-        seq = torch.cat(seq_logps).unsqueeze(1)  # (n, 1): sequence sums, one "token" each
-        w = torch.as_tensor(weights, dtype=seq.dtype, device=seq.device)
-        loss, s = crraft_loss(seq, torch.ones_like(seq), w)
+        # sigmoid(r(a_bar) - r(a_bar)) = 0.5 for a baseline
+        weights = kept.calibrated[rows].tolist() + [0.5] * len(fallback)
+        chosen = concat_rollouts(parts)
+        w = torch.as_tensor(weights, dtype=torch.float32, device=chosen.completion_ids.device)
+        loss, s = backward_on_rollout(
+            models.policy,
+            chosen,
+            lambda logp: crraft_loss(logp, chosen.completion_mask, w),
+            scale=models.loss_scale,
+            micro_batch_size=models.micro_batch_size,
+        )
         stats.update(loss_stats(s))
         stats["rows_used"] = float(len(weights))
         return loss, stats

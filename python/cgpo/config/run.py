@@ -49,6 +49,13 @@ class CGPOConfig:
     max_grad_norm: float = field(
         default=1.0, metadata={"help": "Clip the global gradient norm; 0 turns clipping off."}
     )
+    micro_batch_size: int = field(
+        default=8,
+        metadata={
+            "help": "Rows per forward/backward pass of the update (gradient accumulation); "
+            "lower it to save memory, the gradient is the same."
+        },
+    )
     seed: int = field(default=0, metadata={"help": "Seed of data order and sampling."})
     output_dir: str = field(default="runs/cgpo", metadata={"help": "Checkpoints and metrics."})
     save_steps: int = field(
@@ -101,6 +108,7 @@ class CGPOConfig:
         p.check(number, "warmup_steps", self.warmup_steps, integer=True, minimum=0)
         p.check(number, "max_steps", self.max_steps, integer=True, minimum=1)
         p.check(number, "max_grad_norm", self.max_grad_norm, minimum=0.0)
+        p.check(number, "micro_batch_size", self.micro_batch_size, integer=True, minimum=1)
         p.check(number, "seed", self.seed, integer=True, minimum=0)
         p.check(string, "output_dir", self.output_dir)
         p.check(number, "save_steps", self.save_steps, integer=True, minimum=0)

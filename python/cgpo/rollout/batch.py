@@ -23,8 +23,9 @@ from cgpo.data import PromptRecord
 class Rollout:
     """N responses as tokens; row ``i`` answers prompt ``group_ids[i]`` (rows of a prompt adjacent).
 
-    ``logprobs`` holds the sampler's per-token log-probabilities when the generator reports them
-    (a vLLM engine does; the Hugging Face sampler leaves it None).
+    ``logprobs`` holds the sampler's per-token log-probabilities under the policy that sampled
+    (the Hugging Face sampler keeps them; None for given texts and for the vLLM engine, whose
+    kernels differ from the trainer's forward pass).
     """
 
     prompt_ids: torch.Tensor  # (N, P) left-padded

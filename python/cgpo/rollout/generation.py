@@ -1,10 +1,10 @@
 """Sampling responses: the :class:`Generator` interface the trainer talks to, and
 :class:`HFGenerator`, the transformers ``generate`` backend.
 
-A generator takes chat-formatted prompts and returns a :class:`~cgpo.rollout.batch.Rollout`; a
-vLLM engine implements the same method. :class:`HFGenerator` makes one batched call per task and
-step, left-pads so every prompt ends at the same position, keeps the KV cache on, and uses each
-task's sampling settings.
+A generator takes chat-formatted prompts and returns a :class:`~cgpo.rollout.batch.Rollout`; the
+vLLM engine (:mod:`cgpo.rollout.vllm_backend`) implements the same method. :class:`HFGenerator`
+samples with :mod:`cgpo.rollout.sampler` (prefill once per prompt, finished rows dropped,
+log-probs kept) and can report each response as soon as it ends, so judging starts early.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ import torch
 
 from cgpo.config.generation import GenerationConfig
 from cgpo.rollout.batch import Rollout
+from cgpo.rollout.sampler import OnFinished, sample
 
 
 class Generator(Protocol):
     """Anything that samples K responses for each chat-formatted prompt (rows of a prompt
-    adjacent, ``group_ids`` the prompt's position)."""
+    adjacent, ``group_ids`` the prompt's position). A generator whose ``generate`` also takes
+    ``on_finished`` (as :class:`HFGenerator`) lets the trainer judge rows as they end."""
 
     def generate(
         self, prompts: Sequence[str], num_samples: int, settings: GenerationConfig
@@ -61,7 +63,10 @@ def eos_token_ids(model: Any, tokenizer: Any) -> list[int]:
 
 
 class HFGenerator:
-    """Batched sampling with ``model.generate`` (KV cache on, left padding)."""
+    """Batched sampling over a Hugging Face causal LM with :func:`cgpo.rollout.sampler.sample`:
+    each prompt prefilled once for its K samples, finished rows dropped from the batch, the
+    sampled tokens' log-probabilities kept, and each row reported (``on_finished``) as it ends.
+    """
 
     def __init__(self, model: Any, tokenizer: Any) -> None:
         self.model = model
@@ -70,43 +75,42 @@ class HFGenerator:
         pad = tokenizer.pad_token_id
         self.pad_id = pad if pad is not None else self.eos_ids[0]
 
-    @torch.no_grad()
     def generate(
-        self, prompts: Sequence[str], num_samples: int, settings: GenerationConfig
+        self,
+        prompts: Sequence[str],
+        num_samples: int,
+        settings: GenerationConfig,
+        on_finished: OnFinished | None = None,
     ) -> Rollout:
         device = next(self.model.parameters()).device
         ids, mask = encode_prompts(self.tokenizer, prompts, device)
-        ids = ids.repeat_interleave(num_samples, dim=0)  # (B*K, P)
-        mask = mask.repeat_interleave(num_samples, dim=0)
-        kwargs: dict[str, Any] = {
-            "max_new_tokens": settings.max_new_tokens,
-            "pad_token_id": self.pad_id,
-            "eos_token_id": self.eos_ids,
-            "use_cache": True,
-        }
-        if settings.greedy:
-            kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
-        else:
-            kwargs.update(
-                do_sample=True,
-                temperature=settings.temperature,
-                top_p=settings.top_p,
-                top_k=settings.top_k,  # 0: no top-k filter
-            )
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            out = self.model.generate(input_ids=ids, attention_mask=mask, **kwargs)
-        finally:
-            self.model.train(was_training)
-        completion = out[:, ids.shape[1] :]  # (N, T)
-        cmask = completion_mask(completion, self.eos_ids)
-        completion = torch.where(cmask.bool(), completion, torch.full_like(completion, self.pad_id))
+        out = sample(
+            self.model,
+            ids,
+            mask,
+            num_samples,
+            max_new_tokens=settings.max_new_tokens,
+            eos_ids=self.eos_ids,
+            pad_id=self.pad_id,
+            temperature=settings.temperature,
+            top_k=settings.top_k,
+            top_p=settings.top_p,
+            on_finished=on_finished,
+        )
         texts = self.tokenizer.batch_decode(
-            [c[m.bool()] for c, m in zip(completion, cmask, strict=True)], skip_special_tokens=True
+            [c[m.bool()] for c, m in zip(out.completion_ids, out.completion_mask, strict=True)],
+            skip_special_tokens=True,
         )
         groups = torch.arange(len(prompts), device=device).repeat_interleave(num_samples)
-        return Rollout(ids, mask, completion, cmask, texts, groups)
+        return Rollout(
+            ids.repeat_interleave(num_samples, dim=0),  # (N, P)
+            mask.repeat_interleave(num_samples, dim=0),
+            out.completion_ids,
+            out.completion_mask,
+            texts,
+            groups,
+            out.logprobs,
+        )
 
 
 def rollout_from_texts(

@@ -6,6 +6,7 @@ such a tensor into one log pi(a|s) per sequence.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import torch
@@ -41,10 +42,30 @@ class Reference:
     def __init__(self, model: Any, *, peft_policy: Any = None) -> None:
         self.model = model
         self.peft_policy = peft_policy
+        self.busy_s = 0.0  # seconds in forward passes, for the step's time split
 
     @torch.no_grad()
     def logprobs(self, rollout: Rollout) -> torch.Tensor:
+        t0 = time.perf_counter()
+        try:
+            return self._logprobs(rollout)
+        finally:
+            self.busy_s += time.perf_counter() - t0
+
+    def _logprobs(self, rollout: Rollout) -> torch.Tensor:
         if self.peft_policy is not None:
             with self.peft_policy.disable_adapter():
                 return completion_logprobs(self.peft_policy, rollout)
         return completion_logprobs(self.model, rollout)
+
+
+def policy_logprobs(policy: Any, rollout: Rollout) -> torch.Tensor:
+    """log pi(a_t | ...) at the policy's current weights, without a graph: (N, T) float32.
+
+    The rollout's own log-probabilities when it carries them (kept from sampling: the weights
+    have not moved since, as the optimizer steps only after every task's backward), else one
+    forward pass without a graph."""
+    if rollout.logprobs is not None:
+        return rollout.logprobs.to(rollout.completion_ids.device).float()
+    with torch.no_grad():
+        return completion_logprobs(policy, rollout).float()

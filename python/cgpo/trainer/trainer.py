@@ -10,6 +10,7 @@ checkpoint. The stages live in :mod:`cgpo.rollout`, the update rules in :mod:`cg
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -25,8 +26,9 @@ from cgpo.data import stable_seed
 from cgpo.errors import ConfigError
 from cgpo.evaluation import EvalOutcome, EvalSet, build_eval_sets, run_eval
 from cgpo.rollout.generation import Generator, HFGenerator
-from cgpo.rollout.judging import judge_batch, member_counts
+from cgpo.rollout.judging import member_counts
 from cgpo.rollout.logprobs import Reference
+from cgpo.rollout.overlap import generate_and_judge
 from cgpo.rollout.scoring import RewardModels, score_batch
 from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.evaluate import evaluate
@@ -96,7 +98,18 @@ class CGPOTrainer:
             if self.reference.model is not None
             else None
         )
-        self.models = Models(policy, self.reference, tokenizer, self.device)
+        self.vllm: Any = None  # the vLLM engine, when a task asks for it
+        if any(t.generation.backend == "vllm" for t in tasks):
+            from cgpo.rollout.vllm_backend import VLLMGenerator
+
+            self.vllm = VLLMGenerator(policy, tokenizer)
+        self.models = Models(
+            policy,
+            self.reference,
+            tokenizer,
+            self.device,
+            micro_batch_size=self.config.micro_batch_size,
+        )
         self.optimizer = build_optimizer(
             [p for p in policy.parameters() if p.requires_grad], self.config
         )
@@ -121,17 +134,15 @@ class CGPOTrainer:
         # Each (step, task) draws from its own seed: a task's samples do not depend on which
         # other tasks ran before it, and a resumed run samples exactly what a straight one would.
         torch.manual_seed(stable_seed(self.config.seed, self.step_count, task.name))
-        t0 = time.perf_counter()
-        batch.rollout = self.generator.generate(
-            batch.prompt_texts, task.samples_per_prompt, task.generation
-        )
-        times["generation"] = time.perf_counter() - t0
-
-        t0 = time.perf_counter()
+        generator = self.vllm if task.generation.backend == "vllm" else self.generator
         before = member_counts(run.mixture, run.members, run.member_names)
-        judge_batch(run.mixture, batch, use_judges=task.use_judges)
+        # responses are judged on a worker thread as they end, while the others still generate
+        times.update(
+            generate_and_judge(
+                generator, run.mixture, batch, task.generation, use_judges=task.use_judges
+            )
+        )
         after = member_counts(run.mixture, run.members, run.member_names)
-        times["judges"] = time.perf_counter() - t0
 
         t0 = time.perf_counter()
         score_batch(run.reward_model, batch, base_rewards, base_ok, use_judges=task.use_judges)
@@ -140,13 +151,27 @@ class CGPOTrainer:
             self.rollouts.write(self.step_count + 1, batch)
 
         t0 = time.perf_counter()
-        loss, stats = run.algorithm.loss(batch, self.models, run.settings)
-        if loss is not None and task.weight > 0:
+        ref_busy = self.reference.busy_s
+        # CRPG, CRRAFT and CODPO backpropagate rho * loss themselves, a micro-batch at a time,
+        # and return it detached; a loss that still has a graph is backpropagated here
+        models = dataclasses.replace(self.models, loss_scale=task.weight)
+        loss, stats = run.algorithm.loss(batch, models, run.settings)
+        if loss is not None and loss.requires_grad and task.weight > 0:
             (task.weight * loss).backward()
+        times["reference"] = self.reference.busy_s - ref_busy
         times["update"] = time.perf_counter() - t0
         times["task"] = time.perf_counter() - t_start
         value = float(loss.detach()) if loss is not None else None
-        order = ("generation", "baseline", "judges", "reward_model", "update", "task")
+        order = (
+            "generation",
+            "baseline",
+            "judges",
+            "judges_wait",
+            "reward_model",
+            "update",
+            "reference",
+            "task",
+        )
         return task_record(task, batch, value, stats, {k: times[k] for k in order}, (before, after))
 
     def accumulate_gradients(self) -> list[dict[str, Any]]:
@@ -164,6 +189,8 @@ class CGPOTrainer:
         self.optimizer.step()
         self.scheduler.step()
         self.optimizer.zero_grad(set_to_none=True)
+        if self.vllm is not None:  # the engine samples the next step from the new weights
+            self.vllm.sync_weights()
         self.step_count += 1
         dt = time.perf_counter() - t0
         for r in records:
