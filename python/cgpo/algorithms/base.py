@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cgpo.config.validate import Problems
+from cgpo.distributed import Ranks
 from cgpo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -66,6 +67,9 @@ class Models:
     device: Any = "cpu"
     micro_batch_size: int = 8
     loss_scale: float = 1.0
+    # the data-parallel processes the task's minibatch is split over; an algorithm whose loss
+    # needs more than a mean over rows (CRPG's mean weight) gathers it through these
+    ranks: Ranks = field(default_factory=Ranks)
 
 
 class Algorithm:
