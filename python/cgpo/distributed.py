@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime
 import os
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -58,7 +59,10 @@ def init_from_env(device: str) -> tuple[Ranks, str]:
 
 
 def shutdown() -> None:
-    """Leaves the process group, if this process joined one."""
+    """Leaves the process group, if this process joined one (imports nothing otherwise: a
+    config error must not cost a torch import)."""
+    if "torch.distributed" not in sys.modules:
+        return
     import torch.distributed as dist
 
     if dist.is_available() and dist.is_initialized():
