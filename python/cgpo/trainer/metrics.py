@@ -136,8 +136,15 @@ def task_record(
 # How one task's records of the data-parallel ranks combine into the step's record: counts add
 # up, a stage takes as long as its slowest rank, the loss is the rows-weighted mean (each rank's
 # loss is a mean over its rows), anything else is a mean over the ranks' responses.
-_SUMMED = {"tokens", "tokens_per_s", "responses", "rows_used", "selected", "baseline_fallbacks",
-           "pairs"}
+_SUMMED = {
+    "tokens",
+    "tokens_per_s",
+    "responses",
+    "rows_used",
+    "selected",
+    "baseline_fallbacks",
+    "pairs",
+}
 
 
 def merge_rank_records(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -148,12 +155,16 @@ def merge_rank_records(records: list[dict[str, Any]]) -> dict[str, Any]:
             continue
         vals = [r.get(key) for r in records]
         if key in _SUMMED:
-            out[key] = sum(float(v) for v in vals if _finite(v))
+            out[key] = sum(v for v in vals if _finite(v))
         elif key.startswith("time_"):
             out[key] = max((float(v) for v in vals if _finite(v)), default=None)
         else:
             weight = "rows_used" if key == "loss" else "responses"
-            pairs = [(float(v), float(r.get(weight) or 0.0)) for v, r in zip(vals, records) if _finite(v)]
+            pairs = [
+                (float(v), float(r.get(weight) or 0.0))
+                for v, r in zip(vals, records, strict=True)
+                if _finite(v)
+            ]
             total = sum(w for _, w in pairs)
             out[key] = sum(v * w for v, w in pairs) / total if total > 0 else None
     return out

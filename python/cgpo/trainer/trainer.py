@@ -103,6 +103,8 @@ class CGPOTrainer:
         for algorithm in {id(r.algorithm): r.algorithm for r in self.runs}.values():
             algorithm.prepare_policy(policy)
         self.ranks.broadcast_module(policy)
+        if self.reference.model is not None:
+            self.ranks.broadcast_module(self.reference.model)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
             HFGenerator(self.reference.model, tokenizer)
@@ -205,7 +207,9 @@ class CGPOTrainer:
             grads.begin_task()
             rec = self._task_step(run)
             grads.end_task(self.ranks.share(rec.get("rows_used") or 0.0))
-            records.append(dict(merge_rank_records(self.ranks.gather(rec)), world_size=self.ranks.size))
+            records.append(
+                dict(merge_rank_records(self.ranks.gather(rec)), world_size=self.ranks.size)
+            )
         grads.restore()
         return records
 
