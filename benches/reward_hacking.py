@@ -452,6 +452,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument(
+        "--reuse-before",
+        action="store_true",
+        help="take the before-training evaluation from OUT/before.json (same prompts, tokens)",
+    )
+    p.add_argument(
         "--from-jobs",
         action="store_true",
         help="only summarise the finished runs in OUT/jobs (and OUT/before.json)",
@@ -476,7 +481,10 @@ def main(argv: list[str] | None = None) -> int:
         base, tokenizer, rm, _, held_out = setup(args)
         probe = probe_reward_model(rm, held_out)
         print(f"reward model: long confident wrong beats short right {probe}", flush=True)
-        before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
+        if args.reuse_before and (out / "before.json").is_file():
+            before, _ = json.loads((out / "before.json").read_text())
+        else:
+            before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
         print(f"before: held-out pass {before['pass_rate']:.3f} RM {before['reward']:+.3f}")
         (out / "before.json").write_text(json.dumps([before, probe]) + "\n")
         del base, rm

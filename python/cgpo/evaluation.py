@@ -76,7 +76,8 @@ def heldout_rows(task: Task) -> list[Mapping[str, Any]] | None:
     if isinstance(task.data, str) and task.data.startswith("builtin:"):
         from cgpo.tasks import builtin_eval_rows
 
-        return builtin_eval_rows(task.data[len("builtin:") :])
+        rows = builtin_eval_rows(task.data[len("builtin:") :])
+        return list(rows) if rows is not None else None
     return None
 
 

@@ -43,3 +43,7 @@ def test_plot_writes_a_png(tmp_path):
     out = plot_run(tmp_path)
     assert out == tmp_path / "curves.png"
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # with a held-out evaluation the same panels also show its before/after pass rate
+    held = {"n": 100, "before": 0.2, "after": 0.4, "delta": 0.2, "delta_ci95": [0.1, 0.3]}
+    (tmp_path / "eval.json").write_text(json.dumps({"tasks": {"math": held}}))
+    assert plot_run(tmp_path, tmp_path / "with_eval.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

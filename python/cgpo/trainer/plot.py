@@ -1,5 +1,7 @@
 """Training curves from ``metrics.jsonl``: per task, the calibrated reward next to the judges'
-pass rates, so reward hacking (reward up, pass rate down) is visible at a glance."""
+pass rates, so reward hacking (reward up, pass rate down) is visible at a glance. Where the run
+wrote ``eval.json``, the held-out pass rate before (step 0) and after (last step) is drawn in the
+same panel, with the paired 95% interval of the rise in the legend."""
 
 from __future__ import annotations
 
@@ -22,6 +24,7 @@ def plot_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
     records = read_metrics(run)
     if not records:
         raise ConfigError(f"run_dir: {str(run / 'metrics.jsonl')!r} is empty")
+    heldout = _heldout(run)
 
     import matplotlib
 
@@ -49,6 +52,18 @@ def plot_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
                 linestyle="--",
                 label=key.removeprefix("judge/").removesuffix("/pass_rate") + " pass rate",
             )
+        if task in heldout:
+            h = heldout[task]
+            lo, hi = h["delta_ci95"]
+            ax.plot(
+                [0, steps[-1]],
+                [h["before"], h["after"]],
+                "D:",
+                color="black",
+                ms=7,
+                label=f"held-out pass rate, greedy (n={h['n']}): {h['before']:.2f} -> "
+                f"{h['after']:.2f}, rise 95% CI [{lo:+.2f}, {hi:+.2f}]",
+            )
         ax.set_title(f"{task}: reward vs judge pass rate")
         ax.set_xlabel("step")
         ax.set_ylim(-0.05, 1.05)
@@ -64,3 +79,13 @@ def plot_run(run_dir: str | Path, output: str | Path | None = None) -> Path:
     fig.savefig(out, dpi=100)
     plt.close(fig)
     return out
+
+
+def _heldout(run: Path) -> dict[str, Any]:
+    """``eval.json``'s per-task results, or nothing when the run has none."""
+    import json
+
+    path = run / "eval.json"
+    if not path.is_file():
+        return {}
+    return dict(json.loads(path.read_text(encoding="utf-8")).get("tasks", {}))
