@@ -113,7 +113,7 @@ def generate_and_judge(
 
     k = batch.samples_per_prompt
     n = len(batch.prompts) * k
-    tokenizer = getattr(generator, "tokenizer", None)
+    tokenizer: Any = getattr(generator, "tokenizer", None)
 
     def submit(rows: list[int], texts: list[str]) -> None:
         samples = [
