@@ -70,6 +70,7 @@ def _tasks() -> list[Task]:
         task("pg", "crpg", 5, 3, 1.0),  # 5 prompts: the ranks get 2 and 3
         task("raft", "crraft", 4, 2, 0.5),
         task("dpo", "codpo", 4, 2, 2.0),
+        task("ppo", "ppo", 3, 2, 1.0),  # means over tokens, whitening over every rank's
     ]
 
 
@@ -130,10 +131,13 @@ def _two_ranks(tmp_path: Path, steps: int, resume_at: int = 0, backend: str = "g
     return out
 
 
-def _assert_same(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-5) -> None:
+def _assert_same(a: dict[str, Any], b: dict[str, Any], tol: float = 1e-4) -> None:
+    # Adam divides by sqrt(v): a gradient near 0 turns float rounding into ~1e-6 in a parameter
     assert a.keys() == b.keys()
     for k in a:
-        torch.testing.assert_close(a[k], b[k], rtol=tol, atol=tol / 10, msg=k)
+        torch.testing.assert_close(
+            a[k], b[k], rtol=tol, atol=tol / 10, msg=lambda m, k=k: f"{k}: {m}"
+        )
 
 
 @pytest.mark.timeout(600)
@@ -151,7 +155,7 @@ def test_two_ranks_train_the_parameters_of_one_process(tmp_path: Path) -> None:
 
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     assert [(r["step"], r["task"]) for r in rows] == [
-        (s, t) for s in (1, 2) for t in ("pg", "raft", "dpo")
+        (s, t) for s in (1, 2) for t in ("pg", "raft", "dpo", "ppo")
     ]
     assert all(r["world_size"] == 2 for r in rows)
     single = [
@@ -180,7 +184,7 @@ def test_two_ranks_resume_exactly(tmp_path: Path) -> None:
     steps = [
         json.loads(line)["step"] for line in (resumed / "metrics.jsonl").read_text().splitlines()
     ]
-    assert steps == [1, 1, 1, 2, 2, 2]
+    assert steps == [1] * 4 + [2] * 4
 
 
 def test_a_rank_share_of_a_list() -> None:
@@ -204,4 +208,4 @@ def test_two_cuda_ranks_over_nccl_train_the_parameters_of_one_process(tmp_path: 
     one = _train(tmp_path / "single", 2, device="cuda:0")
     out = _two_ranks(tmp_path, 2, backend="nccl")
     # GPU kernels sum in other orders than the CPU's: a looser tolerance
-    _assert_same(_params(one), torch.load(out / "params-rank0.pt"), tol=1e-4)
+    _assert_same(_params(one), torch.load(out / "params-rank0.pt"), tol=1e-3)

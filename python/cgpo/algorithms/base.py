@@ -100,6 +100,12 @@ class Algorithm:
         """Adds what the update trains besides the policy (PPO's value head). Runs after the
         reference copy is made and before the torch optimizer is built."""
 
+    def loss_terms(self, stats: dict[str, Any]) -> float:
+        """How many terms the loss averages over, from its stats (by default ``rows_used``):
+        with data parallelism, a rank's gradient is weighted by its share of every rank's
+        terms, so that the sum over ranks is the mean over the whole minibatch."""
+        return float(stats.get("rows_used") or 0.0)
+
     def loss(self, batch: RolloutBatch, models: Models, settings: Any) -> LossResult:
         """``(loss, stats)``; the loss is None when no row contributes (e.g. nothing satisfied)."""
         raise NotImplementedError

@@ -134,8 +134,9 @@ def task_record(
 
 
 # How one task's records of the data-parallel ranks combine into the step's record: counts add
-# up, a stage takes as long as its slowest rank, the loss is the rows-weighted mean (each rank's
-# loss is a mean over its rows), anything else is a mean over the ranks' responses.
+# up, a stage takes as long as its slowest rank, the loss is weighted by each rank's count of
+# the terms it averages (``loss_terms``: rows, or PPO's tokens), anything else is a mean over the
+# ranks' responses.
 _SUMMED = {
     "tokens",
     "tokens_per_s",
@@ -150,8 +151,9 @@ _SUMMED = {
 def merge_rank_records(records: list[dict[str, Any]]) -> dict[str, Any]:
     """One task's metrics over every rank's share of its minibatch (records in rank order)."""
     out = dict(records[0])
+    out.pop("loss_terms", None)
     for key, first in records[0].items():
-        if isinstance(first, (str, bool)) or key in ("step", "world_size"):
+        if isinstance(first, (str, bool)) or key in ("step", "world_size", "loss_terms"):
             continue
         vals = [r.get(key) for r in records]
         if key in _SUMMED:
@@ -159,7 +161,7 @@ def merge_rank_records(records: list[dict[str, Any]]) -> dict[str, Any]:
         elif key.startswith("time_"):
             out[key] = max((float(v) for v in vals if _finite(v)), default=None)
         else:
-            weight = "rows_used" if key == "loss" else "responses"
+            weight = "loss_terms" if key == "loss" else "responses"
             pairs = [
                 (float(v), float(r.get(weight) or 0.0))
                 for v, r in zip(vals, records, strict=True)

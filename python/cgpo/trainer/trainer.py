@@ -206,7 +206,8 @@ class CGPOTrainer:
         for run in self.runs:
             grads.begin_task()
             rec = self._task_step(run)
-            grads.end_task(self.ranks.share(rec.get("rows_used") or 0.0))
+            rec["loss_terms"] = run.algorithm.loss_terms(rec)
+            grads.end_task(self.ranks.share(rec["loss_terms"]))
             records.append(
                 dict(merge_rank_records(self.ranks.gather(rec)), world_size=self.ranks.size)
             )
