@@ -22,6 +22,7 @@ LEVELS = {
     "cgpo.judges": 1,
     "cgpo.selection": 1,
     "cgpo.losses": 1,
+    "cgpo.distributed": 1,
     "cgpo.models": 1,
     "cgpo.reference": 1,
     "cgpo.stats": 1,

@@ -96,6 +96,8 @@ def crpg_loss(
     baseline_rewards: torch.Tensor,
     satisfied: torch.Tensor,
     kl_max: float,
+    *,
+    weight_mean: float | None = None,
 ) -> tuple[torch.Tensor, Stats]:
     """Calibrated-Regularized Policy Gradient (CRPG; docs/method.md, "CRPG")::
 
@@ -124,6 +126,9 @@ def crpg_loss(
         1/True when the Mixture of Judges accepts the response, else 0/False.
     kl_max : float
         The task's KL bound (> 0).
+    weight_mean : float, optional
+        ``mean_j w_j`` over the task's whole minibatch when this batch is one data-parallel
+        rank's share of it (:mod:`cgpo.distributed`); default: this batch's own mean.
     """
     if kl_max <= 0:
         raise InvalidInputError(f"`kl_max` must be > 0, got {kl_max}")
@@ -147,7 +152,7 @@ def crpg_loss(
         )
         calib = torch.as_tensor(selection.calibrated_reward(r, rb)).to(seq)  # (B,)
         weights = torch.as_tensor(w).to(seq)  # (B,)
-        advantages = weights - weights.mean()  # (B,)
+        advantages = weights - (weights.mean() if weight_mean is None else weight_mean)  # (B,)
     loss = -(advantages * seq).mean()
     stats: Stats = {
         "loss": loss.item(),

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from cgpo.config.validate import Problems
+from cgpo.distributed import Ranks
 from cgpo.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -66,6 +67,9 @@ class Models:
     device: Any = "cpu"
     micro_batch_size: int = 8
     loss_scale: float = 1.0
+    # the data-parallel processes the task's minibatch is split over; an algorithm whose loss
+    # needs more than a mean over rows (CRPG's mean weight) gathers it through these
+    ranks: Ranks = field(default_factory=Ranks)
 
 
 class Algorithm:
@@ -95,6 +99,12 @@ class Algorithm:
     def prepare_policy(self, policy: Any) -> None:
         """Adds what the update trains besides the policy (PPO's value head). Runs after the
         reference copy is made and before the torch optimizer is built."""
+
+    def loss_terms(self, stats: dict[str, Any]) -> float:
+        """How many terms the loss averages over, from its stats (by default ``rows_used``):
+        with data parallelism, a rank's gradient is weighted by its share of every rank's
+        terms, so that the sum over ranks is the mean over the whole minibatch."""
+        return float(stats.get("rows_used") or 0.0)
 
     def loss(self, batch: RolloutBatch, models: Models, settings: Any) -> LossResult:
         """``(loss, stats)``; the loss is None when no row contributes (e.g. nothing satisfied)."""

@@ -37,26 +37,45 @@ class CRPG(Algorithm):
 
         kept = batch.without_errors()
         stats: dict[str, float] = {"rows_used": 0.0}
-        if kept is None:
-            return None, stats
-        if not kept.satisfied.any():
+        ranks = models.ranks
+        if ranks.size == 1 and (kept is None or not kept.satisfied.any()):
             # every weight w_i is 0, so every advantage is 0: the gradient is exactly zero and
             # the forward/backward passes can be skipped
+            return None, stats
+        if kept is None:  # this rank's share has no row; the others still need its zeros
+            ranks.all_sum([0.0, 0.0])
             return None, stats
         r = kept.rollout
         # a violated row's weight is 0 whatever its log-ratio: the reference runs on the
         # satisfied rows only
-        ref, log_ratio = satisfied_reference(
-            models.reference, r, policy_logprobs(models.policy, r), kept.satisfied
-        )
+        logp_now = policy_logprobs(models.policy, r)  # (N, T), no graph
+        ref, log_ratio = satisfied_reference(models.reference, r, logp_now, kept.satisfied)
         dev = ref.device
         rewards = torch.as_tensor(kept.rewards, device=dev)
         base = torch.as_tensor(kept.baseline_rewards, device=dev)
         satisfied = torch.as_tensor(np.asarray(kept.satisfied), device=dev)
 
+        weight_mean = None
+        if ranks.size > 1:
+            # A = w - mean(w) takes its mean over the task's whole minibatch, every rank's rows
+            _, s0 = crpg_loss(
+                logp_now, ref, r.completion_mask, rewards, base, satisfied, settings.kl_max
+            )
+            total, count = ranks.all_sum([float(s0["weights"].sum()), float(len(kept.rewards))])
+            weight_mean = total / count
+            if weight_mean == 0.0:  # no rank has a weight: the gradient is exactly zero
+                return None, stats
+
         def loss_fn(logp: torch.Tensor) -> tuple[torch.Tensor, object]:
             return crpg_loss(
-                logp, ref, r.completion_mask, rewards, base, satisfied, settings.kl_max
+                logp,
+                ref,
+                r.completion_mask,
+                rewards,
+                base,
+                satisfied,
+                settings.kl_max,
+                weight_mean=weight_mean,
             )
 
         loss, s = backward_on_rollout(

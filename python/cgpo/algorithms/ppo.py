@@ -67,6 +67,9 @@ class PPO(Algorithm):
 
         attach_value_head(policy)
 
+    def loss_terms(self, stats: dict[str, Any]) -> float:
+        return float(stats.get("tokens_used") or 0.0)  # its means run over response tokens
+
     def loss(self, batch: RolloutBatch, models: Models, settings: PPOSettings) -> LossResult:
         """PPO's loss on the batch, scored by the reward model (raw scores r(s, a))."""
         import torch
@@ -86,7 +89,7 @@ class PPO(Algorithm):
                 rewards, values.detach(), mask, gamma=settings.gamma, lam=settings.gae_lambda
             )
             if settings.whiten_advantages:
-                advantages = whiten(advantages, mask)
+                advantages = whiten(advantages, mask, models.ranks)
         loss, s = ppo_loss(
             logp,
             logp.detach(),
@@ -104,6 +107,7 @@ class PPO(Algorithm):
         stats.update(
             kl=float(log_ratio.mean()),
             rows_used=float(len(log_ratio)),
+            tokens_used=float(mask.sum()),
             value_mean=float((values.detach() * mask).sum() / mask.sum().clamp(min=1)),
         )
         return loss, stats

@@ -55,13 +55,25 @@ def load_policy(config: Any) -> tuple[Any, Any]:
         device = "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
         raise ConfigError("device: 'cuda' was asked for but no CUDA device is available; use 'cpu'")
+    from cgpo.distributed import init_from_env
     from cgpo.models import load_causal_lm
+
+    _, device = init_from_env(device)  # under torchrun: join the group, cuda:LOCAL_RANK
 
     model, tokenizer = load_causal_lm(config.model, dtype=dtype)
     return model.to(device), tokenizer
 
 
 def run(args: argparse.Namespace) -> int:
+    from cgpo.distributed import shutdown
+
+    try:
+        return _run(args)
+    finally:
+        shutdown()
+
+
+def _run(args: argparse.Namespace) -> int:
     from cgpo.data import prepare_tasks
 
     start = time.perf_counter()
@@ -73,8 +85,9 @@ def run(args: argparse.Namespace) -> int:
     policy, tokenizer = load_policy(config)
     trainer = CGPOTrainer(policy, tokenizer, config.tasks, config)
     out = Path(config.output_dir)
-    summary: dict[str, Any] = {}
-    if config.eval_prompts:
+    summary: dict[str, Any] = {"world_size": trainer.ranks.size}
+    main = trainer.ranks.is_main  # under torchrun, rank 0 alone evaluates and writes
+    if config.eval_prompts and main:
         from cgpo.evaluation import format_table, write_eval
 
         print(
@@ -91,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     train_time = time.perf_counter() - t_train
     trainer.save_model(out / "final")
     summary.update(steps=trainer.step_count, train_seconds=train_time)
-    if config.eval_prompts:
+    if config.eval_prompts and main:
         t0 = time.perf_counter()
         sets, after = trainer.evaluate_heldout(config.eval_prompts)
         result = write_eval(out, sets, before, after)
@@ -99,6 +112,8 @@ def run(args: argparse.Namespace) -> int:
         if result is not None:
             print(format_table(result))
             summary["eval"] = result["tasks"]
+    if not main:
+        return 0
     summary["total_seconds"] = time.perf_counter() - start
     summary["cpu_seconds"] = time.process_time()
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

@@ -14,6 +14,7 @@ from typing import Any
 
 import torch
 
+from cgpo.distributed import Ranks
 from cgpo.rollout.batch import Rollout
 
 VALUE_HEAD = "cgpo_value_head"
@@ -78,9 +79,15 @@ def token_rewards(
     return rewards
 
 
-def whiten(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """``x`` normalised to mean 0 and variance 1 over the masked positions (0 elsewhere)."""
+def whiten(x: torch.Tensor, mask: torch.Tensor, ranks: Ranks | None = None) -> torch.Tensor:
+    """``x`` normalised to mean 0 and variance 1 over the masked positions (0 elsewhere); with
+    ``ranks``, over every data-parallel rank's positions."""
     m = mask.to(x.dtype)
+    if ranks is not None and ranks.size > 1:
+        total, count = ranks.all_sum([float((x * m).sum()), float(m.sum())])
+        mean_all = total / max(count, 1.0)
+        (sq,) = ranks.all_sum([float((((x - mean_all) * m) ** 2).sum())])
+        return (x - mean_all) * (sq / max(count, 1.0) + 1e-8) ** -0.5 * m
     n = m.sum().clamp(min=1.0)
     mean = (x * m).sum() / n
     var = (((x - mean) * m) ** 2).sum() / n

@@ -7,7 +7,7 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 
 class MetricsLogger:
@@ -118,6 +118,7 @@ def task_record(
         "kl": stats.pop("kl", None),
         "response_length": float(batch.rollout.completion_mask.sum(dim=1).float().mean()),
         "tokens": tokens,
+        "responses": len(batch.rollout.texts),
         "tokens_per_s": tokens / times["generation"] if times["generation"] > 0 else None,
         **{f"time_{k}": v for k, v in times.items()},
         "judge_time_share": times["judges"] / total if total > 0 else 0.0,
@@ -130,3 +131,46 @@ def task_record(
         rec[f"judge/{name}/error_rate"] = (a.errors - b.errors) / n if n else None
     rec.update(stats)
     return rec
+
+
+# How one task's records of the data-parallel ranks combine into the step's record: counts add
+# up, a stage takes as long as its slowest rank, the loss is weighted by each rank's count of
+# the terms it averages (``loss_terms``: rows, or PPO's tokens), anything else is a mean over the
+# ranks' responses.
+_SUMMED = {
+    "tokens",
+    "tokens_per_s",
+    "responses",
+    "rows_used",
+    "selected",
+    "baseline_fallbacks",
+    "pairs",
+}
+
+
+def merge_rank_records(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """One task's metrics over every rank's share of its minibatch (records in rank order)."""
+    out = dict(records[0])
+    out.pop("loss_terms", None)
+    for key, first in records[0].items():
+        if isinstance(first, (str, bool)) or key in ("step", "world_size", "loss_terms"):
+            continue
+        vals = [r.get(key) for r in records]
+        if key in _SUMMED:
+            out[key] = sum(v for v in vals if _finite(v))
+        elif key.startswith("time_"):
+            out[key] = max((float(v) for v in vals if _finite(v)), default=None)
+        else:
+            weight = "loss_terms" if key == "loss" else "responses"
+            pairs = [
+                (float(v), float(r.get(weight) or 0.0))
+                for v, r in zip(vals, records, strict=True)
+                if _finite(v)
+            ]
+            total = sum(w for _, w in pairs)
+            out[key] = sum(v * w for v, w in pairs) / total if total > 0 else None
+    return out
+
+
+def _finite(v: Any) -> TypeGuard[float]:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)

@@ -8,7 +8,7 @@ what the policy wrote, and how anyone checks that no held-out prompt was trained
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -51,9 +51,13 @@ class RolloutsWriter:
         self._file: IO[str] | None = open(self.path, "a" if resume else "w", encoding="utf-8")
 
     def write(self, step: int, batch: RolloutBatch) -> None:
+        self.write_rows(rollout_rows(step, batch))
+
+    def write_rows(self, rows: Iterable[dict[str, Any]]) -> None:
+        """Lines made by :func:`rollout_rows` (with data parallelism, every rank's)."""
         if self._file is None:
             return
-        for row in rollout_rows(step, batch):
+        for row in rows:
             self._file.write(json.dumps(row) + "\n")
         self._file.flush()
 

@@ -23,6 +23,7 @@ from cgpo.config.generation import GenerationConfig
 from cgpo.config.run import CGPOConfig
 from cgpo.config.task import Task
 from cgpo.data import stable_seed
+from cgpo.distributed import TaskGradients, current
 from cgpo.errors import ConfigError
 from cgpo.evaluation import EvalOutcome, EvalSet, build_eval_sets, run_eval
 from cgpo.rollout.generation import Generator, HFGenerator
@@ -32,9 +33,9 @@ from cgpo.rollout.overlap import generate_and_judge
 from cgpo.rollout.scoring import RewardModels, score_batch
 from cgpo.trainer import checkpoint as ckpt
 from cgpo.trainer.evaluate import evaluate
-from cgpo.trainer.metrics import MetricsLogger, progress_bar, task_record
+from cgpo.trainer.metrics import MetricsLogger, merge_rank_records, progress_bar, task_record
 from cgpo.trainer.optim import build_optimizer, clip_gradients, lr_lambda
-from cgpo.trainer.rollouts_log import RolloutsWriter
+from cgpo.trainer.rollouts_log import RolloutsWriter, rollout_rows
 from cgpo.trainer.runs import TaskRun, build_task_runs
 
 
@@ -76,7 +77,16 @@ class CGPOTrainer:
         if not tasks:
             raise ConfigError("tasks: a CGPO run needs at least one task")
         self.config.tasks = tasks
-        self.policy, self.tokenizer, self.log = policy, tokenizer, log
+        # under torchrun, each rank takes its share of every task's prompts (cgpo.distributed)
+        self.ranks = current()
+        for t in tasks:
+            if t.prompts_per_step < self.ranks.size:
+                raise ConfigError(
+                    f"task {t.name!r}.prompts_per_step: {t.prompts_per_step} prompts cannot be "
+                    f"shared by {self.ranks.size} ranks; use >= {self.ranks.size}"
+                )
+        self.policy, self.tokenizer = policy, tokenizer
+        self.log = log if self.ranks.is_main else (lambda _: None)
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         self.device = next(policy.parameters()).device
@@ -92,6 +102,9 @@ class CGPOTrainer:
         # after the reference copy (it needs no value head), before the optimizer sees the params
         for algorithm in {id(r.algorithm): r.algorithm for r in self.runs}.values():
             algorithm.prepare_policy(policy)
+        self.ranks.broadcast_module(policy)
+        if self.reference.model is not None:
+            self.ranks.broadcast_module(self.reference.model)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
             HFGenerator(self.reference.model, tokenizer)
@@ -109,6 +122,7 @@ class CGPOTrainer:
             tokenizer,
             self.device,
             micro_batch_size=self.config.micro_batch_size,
+            ranks=self.ranks,
         )
         self.optimizer = build_optimizer(
             [p for p in policy.parameters() if p.requires_grad], self.config
@@ -116,6 +130,7 @@ class CGPOTrainer:
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, lr_lambda(self.config))
         self.step_count = 0
         self.rollouts: RolloutsWriter | None = None
+        self._training = False
 
     # -- one step --------------------------------------------------------------------------------
 
@@ -123,7 +138,7 @@ class CGPOTrainer:
         """Algorithm 1 for one task: draw, generate, judge, score, backpropagate rho * loss."""
         task, times = run.task, {}
         t_start = t0 = time.perf_counter()
-        idx = run.sampler.next(task.prompts_per_step)
+        idx = self.ranks.shard(run.sampler.next(task.prompts_per_step))
         batch = run.batch(self.tokenizer, idx)
         run.baselines.ensure(
             run.records, idx, self._baseline_generator(run), run.reward_model, run.mixture
@@ -133,7 +148,8 @@ class CGPOTrainer:
 
         # Each (step, task) draws from its own seed: a task's samples do not depend on which
         # other tasks ran before it, and a resumed run samples exactly what a straight one would.
-        torch.manual_seed(stable_seed(self.config.seed, self.step_count, task.name))
+        rank = [self.ranks.rank] if self.ranks.size > 1 else []  # ranks sample independently
+        torch.manual_seed(stable_seed(self.config.seed, self.step_count, task.name, *rank))
         generator = self.vllm if task.generation.backend == "vllm" else self.generator
         before = member_counts(run.mixture, run.members, run.member_names)
         # responses are judged on a worker thread as they end, while the others still generate
@@ -147,8 +163,10 @@ class CGPOTrainer:
         t0 = time.perf_counter()
         score_batch(run.reward_model, batch, base_rewards, base_ok, use_judges=task.use_judges)
         times["reward_model"] = time.perf_counter() - t0
-        if self.rollouts is not None:  # inside train(): log what the policy wrote
-            self.rollouts.write(self.step_count + 1, batch)
+        if self._training:  # log what the policy wrote, every rank's share on rank 0
+            rows = self.ranks.gather(list(rollout_rows(self.step_count + 1, batch)))
+            if self.rollouts is not None:
+                self.rollouts.write_rows(row for part in rows for row in part)
 
         t0 = time.perf_counter()
         ref_busy = self.reference.busy_s
@@ -175,15 +193,33 @@ class CGPOTrainer:
         return task_record(task, batch, value, stats, {k: times[k] for k in order}, (before, after))
 
     def accumulate_gradients(self) -> list[dict[str, Any]]:
-        """Every task's rho-weighted loss backpropagated into ``.grad`` (no optimizer step)."""
+        """Every task's rho-weighted loss backpropagated into ``.grad`` (no optimizer step).
+
+        With several ranks, a task's loss is the mean over this rank's rows; it is weighted by
+        the rank's share of the task's rows, so that the sum over ranks (``step``) is the mean
+        over the whole minibatch, as one process computes it."""
         self.policy.eval()  # no dropout: the sampled and the trained distribution are the same
-        return [self._task_step(run) for run in self.runs]
+        if self.ranks.size == 1:
+            return [dict(self._task_step(run), world_size=1) for run in self.runs]
+        grads = TaskGradients([p for p in self.policy.parameters() if p.requires_grad])
+        records = []
+        for run in self.runs:
+            grads.begin_task()
+            rec = self._task_step(run)
+            rec["loss_terms"] = run.algorithm.loss_terms(rec)
+            grads.end_task(self.ranks.share(rec["loss_terms"]))
+            records.append(
+                dict(merge_rank_records(self.ranks.gather(rec)), world_size=self.ranks.size)
+            )
+        grads.restore()
+        return records
 
     def step(self) -> list[dict[str, Any]]:
         """One CGPO step (Algorithm 2); returns one metrics record per task."""
         t0 = time.perf_counter()
         records = self.accumulate_gradients()
         params = [p for p in self.policy.parameters() if p.requires_grad]
+        self.ranks.sum_gradients(params)  # every rank then takes the same step
         norm = clip_gradients(params, self.config.max_grad_norm)
         lr = self.scheduler.get_last_lr()[0]
         self.optimizer.step()
@@ -247,16 +283,24 @@ class CGPOTrainer:
     # -- checkpoints and the loop ----------------------------------------------------------------
 
     def save_checkpoint(self, samplers: list[dict[str, int]] | None = None) -> Path:
-        state = ckpt.runs_state(self.runs, samplers)
-        return ckpt.save_checkpoint(
-            self.config.output_dir,
-            self.step_count,
-            self.policy,
-            self.optimizer,
-            self.scheduler,
-            state,
-            keep=self.config.save_total_limit,
-        )
+        """Writes ``checkpoint-STEP`` (rank 0; every rank's cached baselines in it)."""
+        if self.ranks.size > 1:
+            for run in self.runs:
+                for part in self.ranks.gather(run.baselines.state_dict()):
+                    run.baselines.load_state_dict(part)
+        path = Path(self.config.output_dir) / f"checkpoint-{self.step_count}"
+        if self.ranks.is_main:
+            path = ckpt.save_checkpoint(
+                self.config.output_dir,
+                self.step_count,
+                self.policy,
+                self.optimizer,
+                self.scheduler,
+                ckpt.runs_state(self.runs, samplers),
+                keep=self.config.save_total_limit,
+            )
+        self.ranks.barrier()  # no rank reads a checkpoint before it is complete
+        return path
 
     def load_checkpoint(self, path: str | Path) -> None:
         state = ckpt.load_checkpoint(path, self.policy, self.optimizer, self.scheduler)
@@ -270,23 +314,33 @@ class CGPOTrainer:
         c = self.config
         stop = c.max_steps if until is None else min(until, c.max_steps)
         resume_step = self._resume() if resume else None
-        logger = MetricsLogger(c.output_dir, tensorboard=c.tensorboard, resume_step=resume_step)
-        self.rollouts = RolloutsWriter(c.output_dir, resume=resume_step is not None)
+        main = self.ranks.is_main  # rank 0 alone writes
+        logger = (
+            MetricsLogger(c.output_dir, tensorboard=c.tensorboard, resume_step=resume_step)
+            if main
+            else None
+        )
+        if main:
+            self.rollouts = RolloutsWriter(c.output_dir, resume=resume_step is not None)
+        self._training = True
         history: list[dict[str, Any]] = []
-        bar = progress_bar(c.max_steps, self.step_count) if c.progress_bar else None
+        bar = progress_bar(c.max_steps, self.step_count) if c.progress_bar and main else None
         try:
             while self.step_count < stop:
                 samplers = [r.sampler.state_dict() for r in self.runs]
                 try:
                     records = self.step()
                 except KeyboardInterrupt:
+                    if self.ranks.size > 1:  # the other ranks may be anywhere in the step
+                        raise
                     # the interrupted step never happened: drop its gradients and data draws
                     self.optimizer.zero_grad(set_to_none=True)
                     path = self.save_checkpoint(samplers)
                     self.log(f"\ninterrupted: saved {path}; continue with --resume")
                     raise
                 for r in records:
-                    logger.log(r)
+                    if logger is not None:
+                        logger.log(r)
                 history.extend(records)
                 if bar is not None:
                     bar.update(records)
@@ -297,9 +351,12 @@ class CGPOTrainer:
         finally:
             if bar is not None:
                 bar.close()
-            logger.close()
-            self.rollouts.close()
+            if logger is not None:
+                logger.close()
+            if self.rollouts is not None:
+                self.rollouts.close()
             self.rollouts = None
+            self._training = False
         return history
 
     def _resume(self) -> int | None:
@@ -312,6 +369,8 @@ class CGPOTrainer:
         return self.step_count
 
     def save_model(self, path: str | Path) -> None:
-        """Writes the policy and tokenizer as a Hugging Face checkpoint."""
-        self.policy.save_pretrained(str(path))
-        self.tokenizer.save_pretrained(str(path))
+        """Writes the policy and tokenizer as a Hugging Face checkpoint (rank 0)."""
+        if self.ranks.is_main:
+            self.policy.save_pretrained(str(path))
+            self.tokenizer.save_pretrained(str(path))
+        self.ranks.barrier()
