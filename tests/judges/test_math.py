@@ -288,3 +288,18 @@ def test_huge_timeout_is_a_clear_error() -> None:
 def test_bad_budget_is_a_config_error(cls: type, kwargs: dict[str, object], message: str) -> None:
     with pytest.raises(cgpo.ConfigError, match=message):
         cls(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "completion",
+    [
+        "The final answer is \xa0*0",  # found by hypothesis: a no-break space before markdown bold
+        "The final answer is **0**",
+        "Answer:\u2003 0",
+    ],
+)
+def test_marker_followed_by_unicode_space_matches_reference(completion: str) -> None:
+    s = [Sample("q", completion, {"answer": "0"})]
+    rust, ref = MathJudge().explain(s)[0], reference.MathJudge().explain(s)[0]
+    assert (rust.verdict, rust.details) == (ref.verdict, ref.details)
+    assert rust.verdict == Verdict.SATISFIED

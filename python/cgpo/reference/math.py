@@ -219,7 +219,14 @@ def _after_marker(text: str, marker: str) -> str | None:
     if k < 0:
         return None
     line = text[k + len(marker) :].split("\n")[0]
-    s = line.lstrip(": *\t\r")
+    # Rust trims ':' and '*' with any Unicode white space (char::is_whitespace, which unlike
+    # str.isspace leaves out \x1c-\x1f), e.g. a no-break space before a markdown-bold answer.
+    i = 0
+    while i < len(line) and (
+        line[i] in ":*" or (line[i].isspace() and line[i] not in "\x1c\x1d\x1e\x1f")
+    ):
+        i += 1
+    s = line[i:]
     if s.startswith("$$"):
         s = s[2:].split("$$")[0]
     elif s.startswith("$"):
