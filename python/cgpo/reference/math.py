@@ -1503,6 +1503,16 @@ def _to_float(n: int) -> float:
         return math.inf
 
 
+def _powers_equal(base: Fraction, p: int, x: Fraction, q: int, b: Budget) -> bool:
+    """``base^p == x^q``; False when either power cannot be formed (only the budget raises)."""
+    try:
+        return RatFn.const(base).powi(p, b) == RatFn.const(x).powi(q, b)
+    except Fail as e:
+        if e.kind == "budget":
+            raise
+        return False
+
+
 def _exact_log(base: Fraction, x: Fraction, b: Budget) -> Fraction | None:
     if base <= 0 or base == 1 or x <= 0:
         return None
@@ -1516,28 +1526,14 @@ def _exact_log(base: Fraction, x: Fraction, b: Budget) -> Fraction | None:
             p = int(math.copysign(math.floor(abs(v) + 0.5), v))  # Rust's f64::round
             if abs(p) > 1e7:
                 break
-            try:
-                lhs = RatFn.const(base).powi(p, b)
-                rhs = RatFn.const(x).powi(q, b)
-            except Fail as e:
-                if e.kind == "budget":
-                    raise
-                continue
-            if lhs == rhs:
+            if _powers_equal(base, p, x, q, b):
                 return Fraction(p, q)
     for q in range(1, 7):
         for p in range(-64, 65):
             b.tick(4)
             if Fraction(p, q).denominator != q:
                 continue
-            try:
-                lhs = RatFn.const(base).powi(p, b)
-                rhs = RatFn.const(x).powi(q, b)
-            except Fail as e:
-                if e.kind == "budget":
-                    raise
-                continue
-            if lhs == rhs:
+            if _powers_equal(base, p, x, q, b):
                 return Fraction(p, q)
     return None
 

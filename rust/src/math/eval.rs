@@ -7,6 +7,7 @@ use num_traits::{One, Signed, ToPrimitive};
 use super::budget::{Budget, Fail, Res, MAX_BITS};
 use super::parse::{expand_pm, log2_abs, Node, RelOp};
 use super::poly::{rational_power, Poly, RatFn};
+use super::products;
 
 /// The exact value of an answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -303,31 +304,11 @@ fn binom(n: &BigInt, k: &BigInt, b: &mut Budget) -> Res<RatFn> {
 /// products of large numbers instead of `k` products of a large number by a small one
 /// (`\binom{100000}{50000}` in about a millisecond instead of thirty).
 fn binom_by_primes(n: u64, k: u64, b: &mut Budget) -> Res<RatFn> {
-    b.tick(1 + n / 64)?;
-    let mut composite = vec![false; n as usize + 1];
-    let mut factors: Vec<BigInt> = Vec::new();
-    for p in 2..=n {
-        if composite[p as usize] {
-            continue;
-        }
-        let mut m = p * p;
-        while m <= n {
-            composite[m as usize] = true;
-            m += p;
-        }
-        b.tick(1)?;
-        let (mut e, mut q) = (0u64, p);
-        loop {
-            e += n / q - k / q - (n - k) / q;
-            if q > n / p {
-                break;
-            }
-            q *= p;
-        }
-        if e > 0 {
-            factors.push(num_traits::pow(BigInt::from(p), e as usize));
-        }
-    }
+    let mut factors: Vec<BigInt> =
+        products::legendre_exponents(n, b, |q| n / q - k / q - (n - k) / q)?
+            .into_iter()
+            .map(|(p, e)| num_traits::pow(BigInt::from(p), e as usize))
+            .collect();
     while factors.len() > 1 {
         let mut next = Vec::with_capacity(factors.len().div_ceil(2));
         for pair in factors.chunks(2) {

@@ -66,10 +66,16 @@ fn integer(x: u64, b: &mut Budget) -> Res<Factored> {
     Ok(f)
 }
 
-fn factorial(n: u64, b: &mut Budget) -> Res<Factored> {
+/// The primes `p <= n` with their exponents `e > 0`, where `e` sums `term(p^i)` over the powers
+/// `p^i <= n` (Legendre's formula: `term(q) = n/q` gives `n!`), by a sieve of Eratosthenes.
+pub(crate) fn legendre_exponents(
+    n: u64,
+    b: &mut Budget,
+    term: impl Fn(u64) -> u64,
+) -> Res<Vec<(u64, u64)>> {
     b.tick(1 + n / 64)?;
     let mut composite = vec![false; n as usize + 1];
-    let mut f = Factored::one();
+    let mut out = Vec::new();
     for p in 2..=n {
         if composite[p as usize] {
             continue;
@@ -82,12 +88,22 @@ fn factorial(n: u64, b: &mut Budget) -> Res<Factored> {
         b.tick(1)?;
         let (mut e, mut q) = (0u64, p);
         loop {
-            e += n / q;
+            e += term(q);
             if q > n / p {
                 break;
             }
             q *= p;
         }
+        if e > 0 {
+            out.push((p, e));
+        }
+    }
+    Ok(out)
+}
+
+fn factorial(n: u64, b: &mut Budget) -> Res<Factored> {
+    let mut f = Factored::one();
+    for (p, e) in legendre_exponents(n, b, |q| n / q)? {
         f.primes.insert(p, BigInt::from(e));
     }
     Ok(f)
