@@ -47,6 +47,7 @@ import torch
 from cgpo.judges.base import Sample, Verdict
 from cgpo.judges.math import MathJudge
 from cgpo.models import cache_dir, load_smollm2
+from cgpo.precision import autocast
 from cgpo.rewards.models import HFRewardModel, reward_model_from_causal_lm, train_reward_model
 from cgpo.rewards.preferences import PreferencePair
 from cgpo.rollout.generation import HFGenerator
@@ -195,9 +196,22 @@ def judge_reward(rows: list[dict[str, Any]]) -> Any:
 
 @torch.no_grad()
 def evaluate(
+    policy: Any,
+    tokenizer: Any,
+    rm: Any,
+    rows: list[dict[str, Any]],
+    max_new_tokens: int,
+    mixed_precision: str = "no",
+) -> dict[str, Any]:
+    """Greedy responses to held-out prompts: per-prompt judge verdicts, reward, length (under
+    the same autocast as the training run's own sampling)."""
+    with autocast(next(policy.parameters()).device, mixed_precision):
+        return _evaluate(policy, tokenizer, rm, rows, max_new_tokens)
+
+
+def _evaluate(
     policy: Any, tokenizer: Any, rm: Any, rows: list[dict[str, Any]], max_new_tokens: int
 ) -> dict[str, Any]:
-    """Greedy responses to held-out prompts: per-prompt judge verdicts, reward, length."""
     gen = HFGenerator(policy, tokenizer)
     prompts = [
         tokenizer.apply_chat_template(r["messages"], add_generation_prompt=True, tokenize=False)
@@ -276,6 +290,7 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
     config = CGPOConfig(
         tasks=[task],
         device=args.device,
+        mixed_precision=args.mixed_precision,
         learning_rate=args.lr,
         max_steps=args.steps,
         seed=seed,
@@ -296,7 +311,9 @@ def run_job(job: tuple[str, int, dict[str, Any]]) -> dict[str, Any]:
             {k: rec[k] for k in ("step", "reward", "satisfied", "response_length", "loss")}
         )
         if rec["step"] % args.eval_every == 0 or rec["step"] == args.steps:
-            ev = evaluate(policy, tokenizer, rm, held_out, args.max_new_tokens)
+            ev = evaluate(
+                policy, tokenizer, rm, held_out, args.max_new_tokens, args.mixed_precision
+            )
             ev["step"] = rec["step"]
             evals.append(ev)
             print(
@@ -450,6 +467,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--eval-every", type=int, default=10)
     p.add_argument("--rm-seed", type=int, default=0, help="seed of the reward model (one for all)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.add_argument(
+        "--mixed-precision",
+        default="no",
+        choices=["no", "bf16"],
+        help="bfloat16 autocast with float32 weights (cgpo.precision), as the default run",
+    )
     p.add_argument("--jobs", type=int, default=1, help="runs in parallel (processes)")
     p.add_argument(
         "--reuse-before",
@@ -484,7 +507,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.reuse_before and (out / "before.json").is_file():
             before, _ = json.loads((out / "before.json").read_text())
         else:
-            before = evaluate(base, tokenizer, rm, held_out, args.max_new_tokens)
+            before = evaluate(
+                base, tokenizer, rm, held_out, args.max_new_tokens, args.mixed_precision
+            )
         print(f"before: held-out pass {before['pass_rate']:.3f} RM {before['reward']:+.3f}")
         (out / "before.json").write_text(json.dumps([before, probe]) + "\n")
         del base, rm

@@ -24,6 +24,7 @@ LEVELS = {
     "cgpo.losses": 1,
     "cgpo.distributed": 1,
     "cgpo.models": 1,
+    "cgpo.precision": 1,
     "cgpo.reference": 1,
     "cgpo.stats": 1,
     "cgpo.algorithms": 2,

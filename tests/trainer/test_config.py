@@ -47,6 +47,11 @@ DATA = [{"prompt": "2+2?", "answer": "4"}]
             "task 'm'.samples_per_prompt: codpo compares responses",
         ),
         ({"tasks": [{"data": DATA}]}, "tasks[0].name: this setting is required"),
+        ({"mixed_precision": "fp8"}, "mixed_precision: 'fp8' is not allowed; choose one of 'no'"),
+        (
+            {"mixed_precision": "bf16", "dtype": "bfloat16"},
+            "mixed_precision: 'bf16' keeps float32 master weights; it needs dtype 'float32'",
+        ),
         (
             {"tasks": [{"name": "m", "data": DATA}, {"name": "m", "data": DATA}]},
             "task names must be unique",

@@ -16,6 +16,7 @@ from typing import Any
 from cgpo.config.task import Task
 from cgpo.config.validate import Problems, boolean, build, choice, load_yaml, number, plain, string
 from cgpo.errors import ConfigError
+from cgpo.precision import MIXED_PRECISION
 
 TORCH_OPTIMIZERS = ("adamw", "adam", "sgd")
 LR_SCHEDULERS = ("constant", "linear", "cosine")
@@ -34,6 +35,13 @@ class CGPOConfig:
     )
     dtype: str = field(default="float32", metadata={"help": f"One of {', '.join(DTYPES)}."})
     device: str = field(default="cpu", metadata={"help": f"One of {', '.join(DEVICES)}."})
+    mixed_precision: str = field(
+        default="no",
+        metadata={
+            "help": "'bf16': bfloat16 matrix products under torch.autocast, float32 master "
+            "weights (needs dtype float32); 'no': the weights' own dtype throughout."
+        },
+    )
     optimizer: str = field(
         default="adamw", metadata={"help": f"One of {', '.join(TORCH_OPTIMIZERS)}."}
     )
@@ -99,6 +107,12 @@ class CGPOConfig:
         p.check(string, "model", self.model)
         p.check(choice, "dtype", self.dtype, DTYPES)
         p.check(choice, "device", self.device, DEVICES)
+        p.check(choice, "mixed_precision", self.mixed_precision, MIXED_PRECISION)
+        if self.mixed_precision != "no" and self.dtype != "float32":
+            p.add(
+                f"mixed_precision: {self.mixed_precision!r} keeps float32 master weights; "
+                f"it needs dtype 'float32', got {self.dtype!r}"
+            )
         p.check(choice, "optimizer", self.optimizer, TORCH_OPTIMIZERS)
         p.check(choice, "lr_scheduler", self.lr_scheduler, LR_SCHEDULERS)
         p.check(number, "learning_rate", self.learning_rate, minimum=0.0, strict=True)

@@ -14,6 +14,7 @@ from typing import Any, Protocol, runtime_checkable
 import torch
 
 from cgpo.errors import ConfigError, InvalidInputError
+from cgpo.precision import autocast
 from cgpo.rewards.preferences import PreferencePair
 
 Messages = Sequence[Mapping[str, str]]
@@ -165,8 +166,12 @@ def train_reward_model(
     seed: int = 0,
     output_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    mixed_precision: str = "no",
 ) -> dict[str, float]:
     """Bradley-Terry training: minimises -mean(logsigmoid(r(s, a+) - r(s, a-))).
+
+    ``mixed_precision='bf16'`` runs the forward passes under bfloat16 autocast with float32
+    weights (:mod:`cgpo.precision`).
 
     Writes a Hugging Face checkpoint (model + tokenizer) to ``output_dir`` when given and returns
     the final training loss and pairwise accuracy.
@@ -191,7 +196,8 @@ def train_reward_model(
             texts = format_pairs(tokenizer, prompts, [p.chosen for p in batch]) + format_pairs(
                 tokenizer, prompts, [p.rejected for p in batch]
             )
-            scores = _last_token_scores(model, tokenizer, texts, max_length, device)  # (2n,)
+            with autocast(device, mixed_precision, cache=False):
+                scores = _last_token_scores(model, tokenizer, texts, max_length, device)  # (2n,)
             chosen, rejected = scores[: len(batch)], scores[len(batch) :]
             loss, _ = bradley_terry_loss(chosen, rejected)
             opt.zero_grad(set_to_none=True)

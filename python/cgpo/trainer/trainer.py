@@ -26,6 +26,7 @@ from cgpo.data import stable_seed
 from cgpo.distributed import TaskGradients, current
 from cgpo.errors import ConfigError
 from cgpo.evaluation import EvalOutcome, EvalSet, build_eval_sets, run_eval
+from cgpo.precision import autocast, autocast_dtype
 from cgpo.rollout.generation import Generator, HFGenerator
 from cgpo.rollout.judging import member_counts
 from cgpo.rollout.logprobs import Reference
@@ -107,7 +108,7 @@ class CGPOTrainer:
             self.ranks.broadcast_module(self.reference.model)
         self.generator = generator or HFGenerator(policy, tokenizer)
         self._ref_generator = (
-            HFGenerator(self.reference.model, tokenizer)
+            HFGenerator(self._sampling_copy(self.reference.model), tokenizer)
             if self.reference.model is not None
             else None
         )
@@ -132,6 +133,19 @@ class CGPOTrainer:
         self.rollouts: RolloutsWriter | None = None
         self._training = False
 
+    def _sampling_copy(self, frozen: Any) -> Any:
+        """The frozen reference as it samples baselines: under mixed precision a bfloat16 copy,
+        since autocast caches the cast of trainable weights only and would otherwise cast every
+        weight again for every token."""
+        dtype = autocast_dtype(self.config.mixed_precision)
+        if dtype is None:
+            return frozen
+        return copy.deepcopy(frozen).to(dtype)
+
+    def _autocast(self, *, cache: bool = True) -> Any:
+        """``config.mixed_precision``'s autocast block (cache off where a pass backpropagates)."""
+        return autocast(self.device, self.config.mixed_precision, cache=cache)
+
     # -- one step --------------------------------------------------------------------------------
 
     def _task_step(self, run: TaskRun) -> dict[str, Any]:
@@ -140,9 +154,10 @@ class CGPOTrainer:
         t_start = t0 = time.perf_counter()
         idx = self.ranks.shard(run.sampler.next(task.prompts_per_step))
         batch = run.batch(self.tokenizer, idx)
-        run.baselines.ensure(
-            run.records, idx, self._baseline_generator(run), run.reward_model, run.mixture
-        )
+        with self._autocast():
+            run.baselines.ensure(
+                run.records, idx, self._baseline_generator(run), run.reward_model, run.mixture
+            )
         batch.baselines, base_rewards, base_ok = run.baselines.of(idx)
         times["baseline"] = time.perf_counter() - t0
 
@@ -153,15 +168,17 @@ class CGPOTrainer:
         generator = self.vllm if task.generation.backend == "vllm" else self.generator
         before = member_counts(run.mixture, run.members, run.member_names)
         # responses are judged on a worker thread as they end, while the others still generate
-        times.update(
-            generate_and_judge(
-                generator, run.mixture, batch, task.generation, use_judges=task.use_judges
+        with self._autocast():
+            times.update(
+                generate_and_judge(
+                    generator, run.mixture, batch, task.generation, use_judges=task.use_judges
+                )
             )
-        )
         after = member_counts(run.mixture, run.members, run.member_names)
 
         t0 = time.perf_counter()
-        score_batch(run.reward_model, batch, base_rewards, base_ok, use_judges=task.use_judges)
+        with self._autocast():
+            score_batch(run.reward_model, batch, base_rewards, base_ok, use_judges=task.use_judges)
         times["reward_model"] = time.perf_counter() - t0
         if self._training:  # log what the policy wrote, every rank's share on rank 0
             rows = self.ranks.gather(list(rollout_rows(self.step_count + 1, batch)))
@@ -173,9 +190,10 @@ class CGPOTrainer:
         # CRPG, CRRAFT and CODPO backpropagate rho * loss themselves, a micro-batch at a time,
         # and return it detached; a loss that still has a graph is backpropagated here
         models = dataclasses.replace(self.models, loss_scale=task.weight)
-        loss, stats = run.algorithm.loss(batch, models, run.settings)
-        if loss is not None and loss.requires_grad and task.weight > 0:
-            (task.weight * loss).backward()
+        with self._autocast(cache=False):
+            loss, stats = run.algorithm.loss(batch, models, run.settings)
+            if loss is not None and loss.requires_grad and task.weight > 0:
+                (task.weight * loss).backward()
         times["reference"] = self.reference.busy_s - ref_busy
         times["update"] = time.perf_counter() - t0
         times["task"] = time.perf_counter() - t_start
@@ -258,7 +276,8 @@ class CGPOTrainer:
             if reference
             else lambda p, s: self.generator.generate(p, 1, s).texts
         )
-        return evaluate(self.runs, self.tokenizer, generate, num_prompts)
+        with self._autocast():
+            return evaluate(self.runs, self.tokenizer, generate, num_prompts)
 
     @torch.no_grad()
     def evaluate_heldout(
@@ -278,7 +297,8 @@ class CGPOTrainer:
                 return self._generate_reference(prompts, settings)
             return self.generator.generate(prompts, 1, settings).texts
 
-        return sets, run_eval(sets, self.tokenizer, generate)
+        with self._autocast():
+            return sets, run_eval(sets, self.tokenizer, generate)
 
     # -- checkpoints and the loop ----------------------------------------------------------------
 
